@@ -1,0 +1,87 @@
+/**
+ * The typed pipeline: what `loadPipeline()` returns and the rest of the code consumes.
+ * Pure data: no database, no I/O.
+ */
+
+export type Strategy = 'incremental' | 'full_refresh'
+export type DeletesMode = 'ignore' | 'detect'
+export type SslMode = 'disabled' | 'preferred' | 'required' | 'verify-ca' | 'verify-identity'
+
+/** TLS settings after merging the URL's `ssl-*` parameters with the `ssl:` block (the block wins). */
+export interface SslOptions {
+  mode: SslMode
+  /** PEM contents (already read from the files named in the pipeline), not paths. */
+  ca?: string
+  cert?: string
+  key?: string
+}
+
+/** Plain connection options for one side; `db/` connects with these and knows nothing of YAML. */
+export interface ConnectionOptions {
+  /** 'source' or 'target': used in messages ("source db.example:3306: access denied"). */
+  side: 'source' | 'target'
+  host: string
+  port: number
+  user: string
+  /** Registered with observe/redact as soon as it is read. */
+  password: string
+  database: string
+  ssl: SslOptions
+  poolMax: number
+  /** Milliseconds for the TCP connect + handshake. */
+  connectTimeoutMs: number
+}
+
+/** One entry of `tables:` as written, after `defaults:` were merged into it. */
+export interface TableSelector {
+  /** A table name or a glob (`*`, `?`, `[abc]`). */
+  pattern: string
+  isGlob: boolean
+  exclude: boolean
+  /** 1-based line in the pipeline file, for messages. */
+  line: number
+  strategy: Strategy
+  cursor: string[]
+  primaryKey?: string[]
+  batchSize: number
+  lagMs: number
+  deletes: DeletesMode
+}
+
+/** A concrete table to sync, resolved from the selectors against the source's table names. */
+export interface TableConfig {
+  name: string
+  strategy: Strategy
+  /** Modifier columns; the first non-NULL value counts. Empty for full_refresh without a cursor. */
+  cursor: string[]
+  /** Set when the file names one; otherwise the source's primary key is used. */
+  primaryKey?: string[]
+  batchSize: number
+  lagMs: number
+  deletes: DeletesMode
+  /** Line of the selector that chose this table. */
+  line: number
+}
+
+export interface RetryPolicy {
+  /** Attempts per table for transient errors (1 = no retry). */
+  attempts: number
+  baseDelayMs: number
+  maxDelayMs: number
+}
+
+export interface Pipeline {
+  /** Absolute path of the pipeline file. */
+  file: string
+  name: string
+  source: ConnectionOptions
+  target: ConnectionOptions
+  concurrency: number
+  tables: TableSelector[]
+  retry: RetryPolicy
+  schedule?: { everyMs?: number; cron?: string }
+  health?: { port: number; host: string }
+  notify?: { webhook: string; on: Array<'failure' | 'recovery'> }
+  /** Milliseconds to wait for running batches on SIGTERM before exiting. */
+  shutdownTimeoutMs: number
+}

@@ -1,0 +1,200 @@
+import { Kysely, MysqlDialect } from 'kysely'
+import mysql, { type Pool as CorePool, type PoolOptions } from 'mysql2'
+import type { Connection, Pool as PromisePool, PoolConnection } from 'mysql2/promise'
+import type { ConnectionOptions } from '../config/types.js'
+import { ConnectError } from '../errors.js'
+import { redact } from '../observe/redact.js'
+import { detectFlavor, type Flavor } from './flavor.js'
+import { sslConfig } from './ssl.js'
+
+/**
+ * Every session: UTC, so TIMESTAMP values cross as the stored UTC instant; utf8mb4, so no text is
+ * converted lossily; strict, with NO_AUTO_VALUE_ON_ZERO so a 0 in an AUTO_INCREMENT key is kept, and
+ * without NO_ZERO_DATE/NO_ZERO_IN_DATE plus ALLOW_INVALID_DATES, so the zero and invalid dates a lax
+ * source holds are written exactly instead of being rejected or rewritten. NO_BACKSLASH_ESCAPES and
+ * ANSI_QUOTES stay off: db/quote.ts relies on both.
+ */
+export const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'
+const SESSION_INIT = `SET time_zone = '+00:00', sql_mode = '${SESSION_SQL_MODE}', NAMES utf8mb4`
+
+/** An open pool to one side, with what was learned about the server when it was opened. */
+export interface Db {
+  side: 'source' | 'target'
+  options: ConnectionOptions
+  /** For hand-written SQL on the hot path. */
+  pool: PromisePool
+  /** For the rest. */
+  kysely: Kysely<any>
+  flavor: Flavor
+  /** The server's max_allowed_packet in bytes. */
+  maxAllowedPacket: number
+  /** `host:port` for messages (never the user or password). */
+  address: string
+  /** A connection outside the pool (same options and session settings), e.g. to hold a named lock. */
+  dedicated(): Promise<Connection>
+  close(): Promise<void>
+}
+
+/**
+ * Open a pool and check it works: one round trip that also proves the session settings took effect.
+ * Failures become ConnectError (exit 3) naming the side, host and the server's reason.
+ */
+export async function connect(options: ConnectionOptions): Promise<Db> {
+  const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`
+  let db: Db | undefined
+  try {
+    db = await open(options, address, options.ssl.mode === 'preferred' ? 'try-tls' : 'as-configured')
+  } catch (err) {
+    if (options.ssl.mode === 'preferred' && isNoTlsSupport(err)) {
+      // PREFERRED means what it means for the mysql client: TLS when the server offers it, else plain.
+      db = await open(options, address, 'plain').catch((e: unknown) => {
+        throw toConnectError(e, options, address)
+      })
+    } else {
+      throw toConnectError(err, options, address)
+    }
+  }
+  return db
+}
+
+async function open(options: ConnectionOptions, address: string, tls: 'try-tls' | 'as-configured' | 'plain') {
+  const poolOptions: PoolOptions = {
+    host: options.host,
+    port: options.port,
+    user: options.user,
+    password: options.password,
+    database: options.database,
+    connectionLimit: options.poolMax,
+    maxIdle: options.poolMax,
+    idleTimeout: 60_000,
+    connectTimeout: options.connectTimeoutMs,
+    charset: 'utf8mb4_general_ci',
+    // Values must never pass through lossy JS types: dates and big numbers stay strings.
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    jsonStrings: true,
+    timezone: 'Z',
+    enableKeepAlive: true,
+    keepAliveInitialDelay: 10_000,
+    multipleStatements: false,
+    waitForConnections: true,
+    queueLimit: 0,
+    flags: ['-MULTI_STATEMENTS'],
+  }
+  const ssl = tls === 'plain' ? undefined : sslConfig(options.ssl)
+  if (ssl) poolOptions.ssl = ssl
+  const core: CorePool = mysql.createPool(poolOptions)
+  core.on('connection', (conn) => {
+    // Queued before any other statement on this connection, so it always runs first.
+    conn.query(SESSION_INIT, (err: Error | null) => {
+      if (err) conn.destroy()
+    })
+  })
+  const pool = core.promise()
+  try {
+    const [rows] = await pool.query(
+      'SELECT VERSION() AS version, @@version_comment AS comment, @@max_allowed_packet AS packet, ' +
+        '@@session.time_zone AS tz, DATABASE() AS db',
+    )
+    const row = (rows as Array<{ version: string; comment: string; packet: string; tz: string; db: string | null }>)[0]
+    if (!row) throw new Error('no answer to SELECT VERSION()')
+    if (row.tz !== '+00:00') throw new Error(`session time_zone is ${row.tz}, expected +00:00`)
+    const flavor = detectFlavor(row.version, row.comment)
+    const kysely = new Kysely<any>({ dialect: new MysqlDialect({ pool: core }) })
+    let closed = false
+    return {
+      side: options.side,
+      options,
+      pool,
+      kysely,
+      flavor,
+      maxAllowedPacket: Number(row.packet),
+      address,
+      async dedicated() {
+        const conn = mysql.createConnection(poolOptions).promise()
+        await conn.query(SESSION_INIT)
+        return conn
+      },
+      async close() {
+        if (closed) return
+        closed = true
+        await pool.end().catch(() => undefined)
+      },
+    } satisfies Db
+  } catch (err) {
+    await pool.end().catch(() => undefined)
+    throw err
+  }
+}
+
+function isNoTlsSupport(err: unknown): boolean {
+  const e = err as { code?: string; message?: string }
+  return e?.code === 'HANDSHAKE_NO_SSL_SUPPORT' || /does not support secure connection/i.test(e?.message ?? '')
+}
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HANDSHAKE_NO_SSL_SUPPORT',
+  'HANDSHAKE_SSL_ERROR',
+])
+
+/** Map a connect-time failure to exit 3 with the host and the server's reason, never the password. */
+export function toConnectError(err: unknown, options: ConnectionOptions, address: string): ConnectError {
+  const e = err as { code?: string; errno?: number; message?: string }
+  const where = `${options.side} ${address}`
+  const urlVar = options.side === 'source' ? 'the source url' : 'the target url'
+  const reason = redact(e?.message ?? String(err))
+  let message: string
+  let hint: string
+  switch (e?.code) {
+    case 'ECONNREFUSED':
+      message = `${where}: connection refused`
+      hint = `is the server running and is ${urlVar} right?`
+      break
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      message = `${where}: host not found`
+      hint = `check the host in ${urlVar}`
+      break
+    case 'ETIMEDOUT':
+      message = `${where}: connection timed out`
+      hint = 'check the host, port and firewall'
+      break
+    case 'ER_ACCESS_DENIED_ERROR':
+    case 'ER_DBACCESS_DENIED_ERROR':
+    case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
+      message = `${where}: access denied: ${reason}`
+      hint = `check the user and password in ${urlVar}`
+      break
+    case 'ER_BAD_DB_ERROR':
+      message = `${where}: database "${options.database}" does not exist`
+      hint = `create it first (CREATE DATABASE ...) or fix the database in ${urlVar}`
+      break
+    default:
+      if (e?.code && TLS_CODES.has(e.code)) {
+        message = `${where}: TLS handshake failed: ${reason}`
+        hint = 'check ssl mode, the CA file and that the host name matches the certificate'
+      } else {
+        message = `${where}: cannot connect: ${reason}`
+        hint = `check ${urlVar}`
+      }
+  }
+  return new ConnectError(message, hint, { cause: err })
+}
+
+/** Run `fn` on one connection from the pool and give it back, whatever happens. */
+export async function withConnection<T>(db: Db, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await db.pool.getConnection()
+  try {
+    return await fn(conn)
+  } finally {
+    conn.release()
+  }
+}

@@ -1,0 +1,212 @@
+import { type Kysely, sql, type Transaction } from 'kysely'
+import type { Strategy } from '../config/types.js'
+import type { Db } from '../db/connect.js'
+
+export const STATE_TABLE = '_sync_state'
+
+/**
+ * One row per pipeline and table. `last_cursor` / `last_key` are the keyset position of the last row
+ * committed: the next run reads rows after (last_cursor, last_key). A NULL `last_key` with a cursor means
+ * "rows at last_cursor itself are re-read" (after a full refresh, where rows were not read in cursor order).
+ */
+export const STATE_DDL = `CREATE TABLE IF NOT EXISTS \`${STATE_TABLE}\` (
+  pipeline VARCHAR(64) NOT NULL,
+  table_name VARCHAR(64) NOT NULL,
+  strategy VARCHAR(16) NOT NULL,
+  cursor_columns TEXT NULL,
+  last_cursor VARCHAR(64) NULL,
+  last_key TEXT NULL,
+  last_load_id VARCHAR(64) NULL,
+  rows_synced BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  status VARCHAR(16) NOT NULL,
+  error TEXT NULL,
+  started_at DATETIME(6) NULL,
+  updated_at DATETIME(6) NOT NULL,
+  finished_at DATETIME(6) NULL,
+  PRIMARY KEY (pipeline, table_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
+
+export type TableStatus = 'running' | 'ok' | 'failed' | 'interrupted'
+
+export interface SyncState {
+  pipeline: string
+  table: string
+  strategy: Strategy
+  cursorColumns: string[]
+  lastCursor: string | null
+  /** Primary-key values of the last row, as raw bytes (null: none saved). */
+  lastKey: Buffer[] | null
+  lastLoadId: string | null
+  rowsSynced: bigint
+  status: TableStatus
+  error: string | null
+  updatedAt: string
+}
+
+interface StateRow {
+  pipeline: string
+  table_name: string
+  strategy: string
+  cursor_columns: string | null
+  last_cursor: string | null
+  last_key: string | null
+  last_load_id: string | null
+  rows_synced: string | number
+  status: string
+  error: string | null
+  updated_at: string
+}
+
+/** Create `_sync_state` on first use. */
+export async function ensureStateTable(target: Db): Promise<void> {
+  await sql.raw(STATE_DDL).execute(target.kysely)
+}
+
+/**
+ * Read the state rows of a pipeline. Returns an empty map when the table does not exist yet, without
+ * creating it (`plan` must write nothing).
+ */
+export async function readState(target: Db, pipeline: string): Promise<Map<string, SyncState>> {
+  const out = new Map<string, SyncState>()
+  let rows: StateRow[]
+  try {
+    rows = (await target.kysely
+      .selectFrom(STATE_TABLE)
+      .selectAll()
+      .where('pipeline', '=', pipeline)
+      .execute()) as StateRow[]
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return out
+    throw err
+  }
+  for (const r of rows) {
+    out.set(r.table_name, {
+      pipeline: r.pipeline,
+      table: r.table_name,
+      strategy: r.strategy as Strategy,
+      cursorColumns: r.cursor_columns ? (JSON.parse(r.cursor_columns) as string[]) : [],
+      lastCursor: r.last_cursor,
+      lastKey: r.last_key ? decodeKey(r.last_key) : null,
+      lastLoadId: r.last_load_id,
+      rowsSynced: BigInt(r.rows_synced),
+      status: r.status as TableStatus,
+      error: r.error,
+      updatedAt: r.updated_at,
+    })
+  }
+  return out
+}
+
+/** What a writer records with each batch (and at the end of a table). */
+export interface StateUpdate {
+  pipeline: string
+  table: string
+  strategy: Strategy
+  cursorColumns: string[]
+  lastCursor: string | null
+  lastKey: Buffer[] | null
+  loadId: string
+  /** Added to rows_synced. */
+  rowsDelta: number
+  status: TableStatus
+  error: string | null
+  startedAt?: boolean
+  finished?: boolean
+}
+
+/**
+ * The upsert of a state row, to run inside the batch's transaction so the state never runs ahead of, or
+ * behind, the rows it describes.
+ */
+export function stateQuery(db: Kysely<any> | Transaction<any>, u: StateUpdate) {
+  const now = sql<string>`UTC_TIMESTAMP(6)`
+  const values = {
+    pipeline: u.pipeline,
+    table_name: u.table,
+    strategy: u.strategy,
+    cursor_columns: JSON.stringify(u.cursorColumns),
+    last_cursor: u.lastCursor,
+    last_key: u.lastKey ? encodeKey(u.lastKey) : null,
+    last_load_id: u.loadId,
+    rows_synced: u.rowsDelta,
+    status: u.status,
+    error: u.error,
+    started_at: u.startedAt ? now : null,
+    updated_at: now,
+    finished_at: u.finished ? now : null,
+  }
+  return db
+    .insertInto(STATE_TABLE)
+    .values(values)
+    .onDuplicateKeyUpdate({
+      strategy: u.strategy,
+      cursor_columns: values.cursor_columns,
+      last_cursor: u.lastCursor,
+      last_key: values.last_key,
+      last_load_id: u.loadId,
+      rows_synced: sql`rows_synced + ${u.rowsDelta}`,
+      status: u.status,
+      error: u.error,
+      started_at: u.startedAt ? now : sql`started_at`,
+      updated_at: now,
+      finished_at: u.finished ? now : sql`finished_at`,
+    })
+}
+
+/** Record a status change without moving the position (a failure, an interruption). */
+export async function markStatus(
+  target: Db,
+  pipeline: string,
+  table: string,
+  status: TableStatus,
+  error: string | null,
+): Promise<void> {
+  await target.kysely
+    .updateTable(STATE_TABLE)
+    .set({ status, error, updated_at: sql`UTC_TIMESTAMP(6)`, finished_at: sql`UTC_TIMESTAMP(6)` })
+    .where('pipeline', '=', pipeline)
+    .where('table_name', '=', table)
+    .execute()
+}
+
+/** Forget a table's position (a full refresh resets it). */
+export async function resetState(trx: Kysely<any>, pipeline: string, table: string): Promise<void> {
+  await trx.deleteFrom(STATE_TABLE).where('pipeline', '=', pipeline).where('table_name', '=', table).execute()
+}
+
+// Keys are stored readable where they can be: a UTF-8 value as a JSON string, other bytes as {"hex": ...}.
+function encodeKey(key: Buffer[]): string {
+  return JSON.stringify(key.map((b) => (isReadableUtf8(b) ? b.toString('utf8') : { hex: b.toString('hex') })))
+}
+
+function decodeKey(text: string): Buffer[] {
+  const parts = JSON.parse(text) as Array<string | { hex: string }>
+  return parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.hex, 'hex')))
+}
+
+function isReadableUtf8(b: Buffer): boolean {
+  const s = b.toString('utf8')
+  return Buffer.from(s, 'utf8').equals(b) && !/[\u0000-\u001f]/.test(s)
+}
+
+/** Record how a table's part of a run ended, without moving its position. */
+export async function recordTableEnd(
+  target: Db,
+  e: { pipeline: string; table: string; strategy: Strategy; cursorColumns: string[]; loadId: string; status: TableStatus; error: string | null },
+): Promise<void> {
+  const now = sql<string>`UTC_TIMESTAMP(6)`
+  await target.kysely
+    .insertInto(STATE_TABLE)
+    .values({
+      pipeline: e.pipeline,
+      table_name: e.table,
+      strategy: e.strategy,
+      cursor_columns: JSON.stringify(e.cursorColumns),
+      status: e.status,
+      error: e.error,
+      updated_at: now,
+      finished_at: now,
+    })
+    .onDuplicateKeyUpdate({ status: e.status, error: e.error, updated_at: now, finished_at: now })
+    .execute()
+}

@@ -1,0 +1,49 @@
+import type { PoolConnection } from 'mysql2/promise'
+import { approxBytes, type RawRow } from './read.js'
+
+/**
+ * Keep the next batch's read in flight while the caller writes the current one: reading batch N+1
+ * overlaps writing batch N, and at most two batches are held at once.
+ */
+export async function* prefetch<T>(source: AsyncIterator<T>): AsyncGenerator<T> {
+  let next = source.next()
+  for (;;) {
+    const r = await next
+    if (r.done) return
+    next = source.next()
+    // If the caller stops (an error, a shutdown), this read's failure must not become an unhandled rejection.
+    next.catch(() => undefined)
+    yield r.value
+  }
+}
+
+/**
+ * Stream a whole result set in batches, with backpressure: the query result is paused while a batch is
+ * being written. For full refreshes, where one ordered scan is cheaper than keyset round trips and works
+ * for tables without a primary key.
+ */
+export async function* streamBatches(
+  conn: PoolConnection,
+  text: string,
+  batchRows: number,
+  batchBytes = 32 * 1024 * 1024,
+): AsyncGenerator<RawRow[]> {
+  // The promise wrapper has no stream(); the underlying connection does.
+  const core = (conn as unknown as { connection: { query(o: object): { stream(o?: object): AsyncIterable<RawRow> } } })
+    .connection
+  const stream = core.query({ sql: text, typeCast: false, rowsAsArray: true }).stream({ highWaterMark: 1000 })
+  let batch: RawRow[] = []
+  let bytes = 0
+  for await (const row of stream) {
+    batch.push(row)
+    for (const v of row) bytes += v ? v.length + 8 : 8
+    if (batch.length >= batchRows || bytes >= batchBytes) {
+      yield batch
+      batch = []
+      bytes = 0
+    }
+  }
+  if (batch.length > 0) yield batch
+}
+
+export { approxBytes }

@@ -1,0 +1,117 @@
+import type { Flavor } from '../db/flavor.js'
+import { quoteId } from '../db/quote.js'
+import { SyncError } from '../errors.js'
+import type { ColumnDef } from '../schema/table-def.js'
+
+/**
+ * How one column's value crosses from source to target without passing through a lossy JS type.
+ * Rows are read with mysql2's `typeCast: false`: every value arrives as the raw bytes of the text
+ * protocol (a Buffer) or null, and is written back as an SQL literal built from those bytes:
+ * - numbers (integers of any width, DECIMAL, DOUBLE, YEAR) as their digits, unquoted, after a strict
+ *   check, so BIGINT UNSIGNED and DECIMAL(65,30) never meet a JS number;
+ * - FLOAT read as `col * 1e0`: the text protocol prints FLOAT with 6 significant digits (3.40282e38),
+ *   while the DOUBLE it widens to exactly prints enough to round back to the same float;
+ * - text as `_charset X'..'` of the column's own bytes (read through CAST AS BINARY, so nothing is
+ *   converted on the way out or in, whatever the character set);
+ * - binary, BIT and spatial values as X'..' (spatial: the server's internal format, as mysqldump does);
+ * - temporal values as their ASCII text, quoted (the session is UTC on both sides, see db/connect.ts).
+ */
+export type CodecKind = 'number' | 'float' | 'bit' | 'temporal' | 'binary' | 'text' | 'geometry' | 'utf8'
+
+export interface ColumnCodec {
+  name: string
+  kind: CodecKind
+  /** Expression in the SELECT list. */
+  select: string
+  /** SQL literal for a raw value read with `select`. */
+  literal(value: Buffer | null): string
+}
+
+const NUMBER_TYPES = new Set([
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'integer',
+  'bigint',
+  'decimal',
+  'numeric',
+  'double',
+  'real',
+  'year',
+])
+const TEMPORAL_TYPES = new Set(['date', 'datetime', 'timestamp', 'time'])
+const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob'])
+const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set'])
+const GEOMETRY_TYPES = new Set([
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+  'geomcollection',
+])
+
+/** Decide how a column's values are read and written. */
+export function codecKind(c: Pick<ColumnDef, 'dataType' | 'charset'>): CodecKind {
+  const t = c.dataType
+  if (NUMBER_TYPES.has(t)) return 'number'
+  if (t === 'float') return 'float'
+  if (t === 'bit') return 'bit'
+  if (TEMPORAL_TYPES.has(t)) return 'temporal'
+  if (BINARY_TYPES.has(t)) return 'binary'
+  if (GEOMETRY_TYPES.has(t)) return 'geometry'
+  if (TEXT_TYPES.has(t)) return c.charset && c.charset !== 'binary' ? 'text' : 'binary'
+  // MySQL's JSON, and types such as MariaDB's INET6/UUID: their text form, which is utf8mb4.
+  return 'utf8'
+}
+
+// Digits, sign, point and exponent only: what the server prints for numbers. Anything else is refused,
+// so an unquoted literal can never carry SQL.
+const NUMBER_RE = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/
+const TEMPORAL_RE = /^-?[\d: .-]+$/
+
+/** The codec for a source column; `flavor` is the target's (character-set names differ by server). */
+export function columnCodec(c: ColumnDef, targetFlavor: Flavor): ColumnCodec {
+  const kind = codecKind(c)
+  const q = quoteId(c.name)
+  const name = c.name
+  switch (kind) {
+    case 'number':
+      return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : numberLiteral(v, name)) }
+    case 'float':
+      return { name, kind, select: `(${q} * 1e0)`, literal: (v) => (v === null ? 'NULL' : numberLiteral(v, name)) }
+    case 'temporal':
+      return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : temporalLiteral(v, name)) }
+    case 'bit':
+    case 'binary':
+    case 'geometry':
+      return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : `X'${v.toString('hex')}'`) }
+    case 'text': {
+      const intro = `_${targetFlavor.charsetName(c.charset ?? 'utf8mb4')}`
+      return {
+        name,
+        kind,
+        select: `CAST(${q} AS BINARY)`,
+        literal: (v) => (v === null ? 'NULL' : `${intro} X'${v.toString('hex')}'`),
+      }
+    }
+    case 'utf8':
+      return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : `_utf8mb4 X'${v.toString('hex')}'`) }
+  }
+}
+
+function numberLiteral(v: Buffer, column: string): string {
+  const s = v.toString('latin1')
+  if (!NUMBER_RE.test(s)) throw new SyncError(`column ${column}: unexpected numeric value from the source: ${s}`)
+  return s
+}
+
+function temporalLiteral(v: Buffer, column: string): string {
+  const s = v.toString('latin1')
+  if (!TEMPORAL_RE.test(s)) throw new SyncError(`column ${column}: unexpected temporal value from the source: ${s}`)
+  return `'${s}'`
+}

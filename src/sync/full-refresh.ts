@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
+import type { Db } from '../db/connect.js'
+import { quoteId, quoteString } from '../db/quote.js'
+import { renderCreateTable } from '../schema/ddl.js'
+import type { TableDef } from '../schema/table-def.js'
+import { stateQuery } from '../state/sync-state.js'
+import { prefetch, streamBatches } from './batches.js'
+import { nullColumns } from './incremental.js'
+import type { RowShape, TableJob, TableResult } from './job.js'
+import { openSnapshot } from './snapshot.js'
+import { type WriteTarget, writeBatch } from './write.js'
+
+/** Staging and retired-table names for a table: short (identifiers stop at 64) and stable. */
+export function refreshNames(table: string): { stage: string; old: string } {
+  const h = createHash('sha256').update(table).digest('hex').slice(0, 16)
+  return { stage: `_dbsync_stage_${h}`, old: `_dbsync_old_${h}` }
+}
+
+/**
+ * Rebuild a table: load every source row into a staging table, then swap it in with one RENAME TABLE.
+ * Readers see the old table or the new one, never an empty or half-loaded one; a failure or a kill before
+ * the RENAME leaves the old table untouched, and the next refresh drops the stale staging table first.
+ * For a table with a cursor, the saved position becomes the newest cursor value below the late-commit cap,
+ * so an incremental run can carry on from it.
+ */
+export async function syncFullRefresh(job: TableJob, shape: RowShape, result: TableResult): Promise<void> {
+  const { config, target } = job
+  const names = refreshNames(config.name)
+  await dropIfExists(target, names.stage, names.old)
+  // The new table keeps the target-only columns (dropped in the source): schema handling never drops.
+  const stageDef = withKeptColumns(job.sourceDef, job.targetDef)
+  await sql.raw(renderCreateTable(stageDef, target.flavor, names.stage)).execute(target.kysely)
+  const w: WriteTarget = {
+    target,
+    table: names.stage,
+    label: config.name,
+    codecs: shape.codecs,
+    nullColumns: nullColumns(job),
+    keyIndexes: shape.keyIndexes,
+    upsert: false,
+    loadId: job.loadId,
+  }
+  const snap = await openSnapshot(job.source)
+  let failed = true
+  let position: string | null = null
+  try {
+    const from = quoteId(job.sourceDef.name)
+    const cursor = shape.cursor
+    if (cursor) {
+      const cap = cursor.dataType === 'timestamp' ? snap.cap.utc : snap.cap.serverLocal
+      const bound = cursor.temporal ? ` WHERE ${cursor.expr} < ${quoteString(cap)}` : ''
+      const [rows] = await snap.conn.query({
+        sql: `SELECT ${cursor.select} FROM ${from}${bound} ORDER BY ${cursor.expr} DESC LIMIT 1`,
+        typeCast: false,
+        rowsAsArray: true,
+      })
+      const v = (rows as unknown as Array<Array<Buffer | null>>)[0]?.[0]
+      position = v ? v.toString('utf8') : null
+    }
+    const text = `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${from}`
+    let ordinal = 0
+    for await (const rows of prefetch(streamBatches(snap.conn, text, config.batchSize))) {
+      if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
+      const counts = await writeBatch(w, rows, null, ordinal)
+      ordinal += rows.length
+      result.rowsRead += rows.length
+      result.inserted += counts.inserted
+      job.progress(rows.length)
+    }
+    failed = false
+  } finally {
+    await snap.close(failed)
+  }
+
+  // Swap, then record the state. RENAME TABLE is atomic but commits implicitly, so the state write
+  // cannot share its transaction; if we die between the two, the next run refreshes again (or, for an
+  // incremental table, re-reads from the older position, which upserts harmlessly).
+  const exists = job.targetDef !== undefined || (await tableExists(target, config.name))
+  if (exists) {
+    await sql
+      .raw(
+        `RENAME TABLE ${quoteId(config.name)} TO ${quoteId(names.old)}, ${quoteId(names.stage)} TO ${quoteId(config.name)}`,
+      )
+      .execute(target.kysely)
+    await dropIfExists(target, names.old)
+  } else {
+    await sql.raw(`RENAME TABLE ${quoteId(names.stage)} TO ${quoteId(config.name)}`).execute(target.kysely)
+  }
+  await stateQuery(target.kysely, {
+    pipeline: job.pipeline,
+    table: config.name,
+    strategy: config.strategy,
+    cursorColumns: config.cursor,
+    lastCursor: position,
+    lastKey: null,
+    loadId: job.loadId,
+    rowsDelta: result.rowsRead,
+    status: 'running',
+    error: null,
+  }).execute()
+  result.lastCursor = position
+}
+
+/** The source definition plus the columns only the target still has, made nullable. */
+export function withKeptColumns(source: TableDef, target: TableDef | undefined): TableDef {
+  if (!target) return source
+  const names = new Set(source.columns.map((c) => c.name))
+  const kept = target.columns
+    .filter((c) => !names.has(c.name) && !c.name.startsWith('_dlt_'))
+    .map((c) => ({ ...c, nullable: true, default: { kind: 'null' as const }, autoIncrement: false }))
+  return { ...source, columns: [...source.columns, ...kept] }
+}
+
+async function dropIfExists(target: Db, ...tables: string[]): Promise<void> {
+  await sql.raw(`DROP TABLE IF EXISTS ${tables.map(quoteId).join(', ')}`).execute(target.kysely)
+}
+
+async function tableExists(target: Db, name: string): Promise<boolean> {
+  const [rows] = await target.pool.query(
+    `SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+    [name],
+  )
+  return (rows as unknown[]).length > 0
+}

@@ -1,0 +1,92 @@
+import type { TableConfig } from '../config/types.js'
+import type { Db } from '../db/connect.js'
+import { quoteId } from '../db/quote.js'
+import { SyncError } from '../errors.js'
+import { type ColumnDef, copiedColumns, type TableDef } from '../schema/table-def.js'
+import type { SyncState } from '../state/sync-state.js'
+import { type ColumnCodec, columnCodec } from './codec.js'
+import type { OrderTerm } from './read.js'
+
+/** Everything one table's sync needs. */
+export interface TableJob {
+  pipeline: string
+  config: TableConfig
+  source: Db
+  target: Db
+  sourceDef: TableDef
+  /** The target's current definition, if the table exists there. */
+  targetDef: TableDef | undefined
+  state: SyncState | undefined
+  loadId: string
+  /** Per-query timeout on the source, in ms. */
+  queryTimeoutMs: number
+  /** Called after each committed batch with the rows it held. */
+  progress(rows: number): void
+  /** Set when the run is asked to stop: finish the current batch, then return. */
+  signal: AbortSignal
+}
+
+/** What one table's sync did. */
+export interface TableResult {
+  table: string
+  strategy: TableConfig['strategy']
+  status: 'ok' | 'failed' | 'interrupted'
+  rowsRead: number
+  inserted: number
+  updated: number
+  unchanged: number
+  deleted: number
+  seconds: number
+  schemaChanges: string[]
+  warnings: string[]
+  error?: string
+  /** The newest cursor value synced, for the lag metric. */
+  lastCursor?: string | null
+}
+
+/** The shape of a table's rows as read and written: codecs, key positions, cursor. */
+export interface RowShape {
+  codecs: ColumnCodec[]
+  keyCodecs: ColumnCodec[]
+  keyIndexes: number[]
+  /** The cursor term, when the table has a cursor; `dataType` of its first column decides the cap. */
+  cursor: (OrderTerm & { dataType: string; nullable: boolean; temporal: boolean }) | null
+}
+
+/** Work out how rows are read and written for a table. */
+export function rowShape(job: Pick<TableJob, 'config' | 'sourceDef' | 'target'>): RowShape {
+  const { config, sourceDef } = job
+  const flavor = job.target.flavor
+  const cols = copiedColumns(sourceDef)
+  const codecs = cols.map((c) => columnCodec(c, flavor))
+  const keyNames = config.primaryKey ?? sourceDef.primaryKey
+  const keyIndexes = keyNames.map((k) => {
+    const i = cols.findIndex((c) => c.name === k)
+    if (i < 0) {
+      throw new SyncError(`table ${sourceDef.name}: primary key column "${k}" is not a copied column of the source`)
+    }
+    return i
+  })
+  const keyCodecs = keyIndexes.map((i) => codecs[i]!)
+  let cursor: RowShape['cursor'] = null
+  if (config.cursor.length > 0) {
+    const cursorCols: ColumnDef[] = config.cursor.map((name) => {
+      const c = sourceDef.columns.find((x) => x.name === name)
+      if (!c) throw new SyncError(`table ${sourceDef.name}: cursor column "${name}" does not exist in the source`)
+      return c
+    })
+    const first = cursorCols[0]!
+    const codec = columnCodec(first, flavor)
+    const expr =
+      cursorCols.length === 1 ? quoteId(first.name) : `COALESCE(${cursorCols.map((c) => quoteId(c.name)).join(', ')})`
+    cursor = {
+      expr,
+      select: codec.kind === 'text' ? `CAST(${expr} AS BINARY)` : expr,
+      literal: (v: Buffer) => codec.literal(v),
+      dataType: first.dataType,
+      nullable: cursorCols.every((c) => c.nullable),
+      temporal: codec.kind === 'temporal',
+    }
+  }
+  return { codecs, keyCodecs, keyIndexes, cursor }
+}

@@ -1,0 +1,93 @@
+import type { PoolConnection } from 'mysql2/promise'
+import { quoteId } from '../db/quote.js'
+import type { ColumnCodec } from './codec.js'
+
+/** One row as read: the raw bytes of each selected value (null for SQL NULL). */
+export type RawRow = Array<Buffer | null>
+
+/** An ordering term of a keyset read: its SQL expression and how to write a value of it back as a literal. */
+export interface OrderTerm {
+  /** Used in ORDER BY and in the keyset comparison. */
+  expr: string
+  /** Reads the term's value exactly (e.g. CAST(col AS BINARY) for text, matching `literal`). */
+  select: string
+  literal(value: Buffer): string
+}
+
+export interface KeysetQuery {
+  /** Quoted table name. */
+  from: string
+  /** Select expressions of the copied values; the order terms' values are appended after them. */
+  select: string[]
+  /** Fixed conditions ANDed into every batch (bounds of the run). */
+  where: string[]
+  order: OrderTerm[]
+  /** Position to start after (values of `order`), or null to start at the beginning. */
+  after: Buffer[] | null
+  /** Rows per read, upper bound. */
+  batchSize: number
+  /** Per-query timeout in ms. */
+  timeoutMs: number
+}
+
+/** Read budget per batch: a batch stops growing once its rows hold this many bytes. */
+const BATCH_BYTES = 32 * 1024 * 1024
+
+/**
+ * Read rows in keyset order, batch by batch: `WHERE (order terms) > (last row's values) ORDER BY terms
+ * LIMIT n`. Never OFFSET, and the comparison covers the whole (cursor, primary key) tuple, so rows sharing
+ * a cursor value are neither skipped nor doubled at a batch boundary. The row limit adapts to the bytes
+ * seen so far, so wide rows (a 1 MB LONGTEXT) do not make a batch of batch_size rows hold gigabytes.
+ * Yields rows whose last `order.length` values are the order terms.
+ */
+export async function* readKeyset(conn: PoolConnection, q: KeysetQuery): AsyncGenerator<RawRow[]> {
+  let after = q.after
+  let limit = q.batchSize
+  const selectList = [...q.select, ...q.order.map((o) => o.select)].join(', ')
+  const orderBy = q.order.map((o) => o.expr).join(', ')
+  const n = q.order.length
+  for (;;) {
+    const conds = [...q.where]
+    if (after) conds.push(keysetAfter(q.order, after))
+    const text =
+      `SELECT ${selectList} FROM ${q.from}` +
+      (conds.length ? ` WHERE ${conds.join(' AND ')}` : '') +
+      ` ORDER BY ${orderBy} LIMIT ${limit}`
+    const [rows] = await conn.query({ sql: text, typeCast: false, rowsAsArray: true, timeout: q.timeoutMs })
+    const batch = rows as unknown as RawRow[]
+    if (batch.length === 0) return
+    const last = batch[batch.length - 1]!
+    after = last.slice(last.length - n) as Buffer[]
+    const bytes = approxBytes(batch)
+    yield batch
+    if (batch.length < limit) return
+    const perRow = Math.max(1, bytes / batch.length)
+    limit = Math.max(1, Math.min(q.batchSize, Math.floor(BATCH_BYTES / perRow)))
+  }
+}
+
+/** `(a, b, c) > (x, y, z)` spelled out, so both MySQL's and MariaDB's range optimizers use the index. */
+export function keysetAfter(order: OrderTerm[], values: Buffer[]): string {
+  const parts: string[] = []
+  for (let i = order.length - 1; i >= 0; i--) {
+    const term = order[i]!
+    const lit = term.literal(values[i]!)
+    const inner = parts.length ? parts[parts.length - 1] : null
+    parts.push(inner ? `(${term.expr} > ${lit} OR (${term.expr} = ${lit} AND ${inner}))` : `${term.expr} > ${lit}`)
+  }
+  return parts[parts.length - 1]!
+}
+
+/** Bytes held by a batch's values, roughly. */
+export function approxBytes(rows: RawRow[]): number {
+  let total = 0
+  for (const row of rows) {
+    for (const v of row) total += v ? v.length + 8 : 8
+  }
+  return total
+}
+
+/** Order terms for plain columns, from their codecs. */
+export function columnTerms(codecs: ColumnCodec[]): OrderTerm[] {
+  return codecs.map((c) => ({ expr: quoteId(c.name), select: c.select, literal: (v: Buffer) => c.literal(v) }))
+}

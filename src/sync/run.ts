@@ -1,0 +1,225 @@
+import pLimit from 'p-limit'
+import { sql } from 'kysely'
+import { resolveTables } from '../config/select.js'
+import type { Pipeline, TableConfig } from '../config/types.js'
+import { connect, type Db } from '../db/connect.js'
+import { acquireRunLock } from '../db/lock.js'
+import { errorMessage } from '../errors.js'
+import { redact } from '../observe/redact.js'
+import { renderCreateTable } from '../schema/ddl.js'
+import { introspect } from '../schema/introspect.js'
+import type { TableDef } from '../schema/table-def.js'
+import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-runs.js'
+import { ensureStateTable, readState, recordTableEnd, type SyncState } from '../state/sync-state.js'
+import { syncFullRefresh } from './full-refresh.js'
+import { syncIncremental } from './incremental.js'
+import { rowShape, type TableJob, type TableResult } from './job.js'
+import { backoffDelay, isTransient, sleep } from './retry.js'
+import { applySchemaChanges } from './schema-sync.js'
+
+/** How the caller hears about progress (the CLI draws spinners or logs lines). */
+export interface SyncEvents {
+  tableStart?(table: TableConfig): void
+  progress?(table: string, rows: number): void
+  tableRetry?(table: string, attempt: number, delayMs: number, err: unknown): void
+  tableEnd?(result: TableResult): void
+}
+
+export interface SyncOptions {
+  pipeline: Pipeline
+  /** The --tables list. */
+  only?: string[]
+  /** --full-refresh: rebuild every selected table (incremental ones too) and reset its position. */
+  fullRefresh?: boolean
+  concurrency?: number
+  signal?: AbortSignal
+  events?: SyncEvents
+  /** Connected pools to reuse (the scheduler keeps them open between runs). */
+  pair?: { source: Db; target: Db }
+}
+
+export interface RunResult {
+  loadId: string
+  pipeline: string
+  status: 'ok' | 'failed' | 'interrupted'
+  startedAt: string
+  finishedAt: string
+  seconds: number
+  tables: TableResult[]
+}
+
+/** Queries on the source may run this long before they are abandoned and retried. */
+const QUERY_TIMEOUT_MS = 30 * 60 * 1000
+
+/** A dlt-style load id: the start time in seconds with six decimals, unique per run. */
+export function newLoadId(now = Date.now()): string {
+  const micros = String(Math.floor(Math.random() * 1000)).padStart(3, '0')
+  return `${(now / 1000).toFixed(3)}${micros}`
+}
+
+/**
+ * Run a pipeline once: take the run lock, sync the selected tables concurrently (a failing table does not
+ * stop the others), record the run in `_sync_runs`. Connection and lock failures throw (exit 3 / 4); table
+ * failures are reported in the result.
+ */
+export async function runSync(opts: SyncOptions): Promise<RunResult> {
+  const { pipeline } = opts
+  const started = Date.now()
+  const startedAt = new Date(started).toISOString()
+  const loadId = newLoadId(started)
+  const signal = opts.signal ?? new AbortController().signal
+  const pair = opts.pair ?? (await connectPair(pipeline))
+  try {
+    const lock = await acquireRunLock(pair.target, pipeline.name)
+    try {
+      await ensureStateTable(pair.target)
+      await ensureRunsTable(pair.target)
+      const sourceDefs = await introspect(pair.source)
+      const { tables } = resolveTables(pipeline, [...sourceDefs.keys()], opts.only)
+      await recordRunStart(pair.target, loadId, pipeline.name)
+      const concurrency = Math.max(1, Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax))
+      const limit = pLimit(concurrency)
+      const results = await Promise.all(
+        tables.map((t) =>
+          limit(() =>
+            syncTableWithRetry(pipeline, pair, t, sourceDefs.get(t.name)!, loadId, Boolean(opts.fullRefresh), signal, opts.events ?? {}),
+          ),
+        ),
+      )
+      const status = results.some((r) => r.status === 'failed')
+        ? 'failed'
+        : results.some((r) => r.status === 'interrupted') || signal.aborted
+          ? 'interrupted'
+          : 'ok'
+      const failedTables = results.filter((r) => r.status === 'failed')
+      await recordRunEnd(pair.target, loadId, {
+        status,
+        tables: Object.fromEntries(
+          results.map((r) => [r.table, { status: r.status, rows: r.rowsRead, inserted: r.inserted, updated: r.updated, deleted: r.deleted }]),
+        ),
+        schemaChanges: Object.fromEntries(results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges])),
+        error: failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error}`).join('; ') : null,
+      }).catch(() => undefined)
+      const finished = Date.now()
+      return {
+        loadId,
+        pipeline: pipeline.name,
+        status,
+        startedAt,
+        finishedAt: new Date(finished).toISOString(),
+        seconds: (finished - started) / 1000,
+        tables: results,
+      }
+    } finally {
+      await lock.release()
+    }
+  } finally {
+    if (!opts.pair) await Promise.all([pair.source.close(), pair.target.close()])
+  }
+}
+
+/** Connect both sides at once; close the first if the second fails. */
+export async function connectPair(pipeline: Pipeline): Promise<{ source: Db; target: Db }> {
+  const [s, t] = await Promise.allSettled([connect(pipeline.source), connect(pipeline.target)])
+  if (s.status === 'fulfilled' && t.status === 'fulfilled') return { source: s.value, target: t.value }
+  if (s.status === 'fulfilled') await s.value.close()
+  if (t.status === 'fulfilled') await t.value.close()
+  throw s.status === 'rejected' ? s.reason : (t as PromiseRejectedResult).reason
+}
+
+async function syncTableWithRetry(
+  pipeline: Pipeline,
+  pair: { source: Db; target: Db },
+  config: TableConfig,
+  sourceDef: TableDef,
+  loadId: string,
+  fullRefresh: boolean,
+  signal: AbortSignal,
+  events: SyncEvents,
+): Promise<TableResult> {
+  const started = Date.now()
+  const result: TableResult = {
+    table: config.name,
+    strategy: fullRefresh ? 'full_refresh' : config.strategy,
+    status: 'ok',
+    rowsRead: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    seconds: 0,
+    schemaChanges: [],
+    warnings: [...sourceDef.skippedIndexes.map((i) => `index ${i} has functional key parts and is not copied`)],
+  }
+  events.tableStart?.(config)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (signal.aborted) {
+        result.status = 'interrupted'
+        break
+      }
+      // Fresh each attempt: a retry resumes from what was committed, not from what we believed.
+      const [targetDefs, states] = await Promise.all([introspect(pair.target, [config.name]), readState(pair.target, pipeline.name)])
+      const job: TableJob = {
+        pipeline: pipeline.name,
+        config,
+        source: pair.source,
+        target: pair.target,
+        sourceDef,
+        targetDef: targetDefs.get(config.name),
+        state: fullRefresh ? undefined : states.get(config.name),
+        loadId,
+        queryTimeoutMs: QUERY_TIMEOUT_MS,
+        progress: (rows) => events.progress?.(config.name, rows),
+        signal,
+      }
+      await syncTable(job, fullRefresh, result, states.get(config.name))
+      result.status = signal.aborted ? 'interrupted' : 'ok'
+      break
+    } catch (err) {
+      if (isTransient(err) && attempt < pipeline.retry.attempts && !signal.aborted) {
+        const delay = backoffDelay(pipeline.retry, attempt)
+        events.tableRetry?.(config.name, attempt, delay, err)
+        await sleep(delay, signal)
+        continue
+      }
+      result.status = signal.aborted && isTransient(err) ? 'interrupted' : 'failed'
+      result.error = redact(describeError(err))
+      break
+    }
+  }
+  result.seconds = (Date.now() - started) / 1000
+  await recordTableEnd(pair.target, {
+    pipeline: pipeline.name,
+    table: config.name,
+    strategy: result.strategy,
+    cursorColumns: config.cursor,
+    loadId,
+    status: result.status,
+    error: result.error ?? null,
+  }).catch(() => undefined)
+  events.tableEnd?.(result)
+  return result
+}
+
+async function syncTable(job: TableJob, fullRefresh: boolean, result: TableResult, _state: SyncState | undefined) {
+  const shape = rowShape(job)
+  if (fullRefresh || job.config.strategy === 'full_refresh') {
+    await syncFullRefresh(job, shape, result)
+    return
+  }
+  if (!job.targetDef) {
+    await sql.raw(renderCreateTable(job.sourceDef, job.target.flavor)).execute(job.target.kysely)
+    result.schemaChanges.push('create table')
+  } else {
+    result.schemaChanges.push(...(await applySchemaChanges(job)))
+  }
+  await syncIncremental(job, shape, result)
+}
+
+/** The message of an error, with the server's code when there is one. */
+function describeError(err: unknown): string {
+  const e = err as { code?: string; sqlMessage?: string }
+  const msg = errorMessage(err)
+  return e?.code && !msg.includes(e.code) && e.sqlMessage ? `${msg} (${e.code})` : msg
+}

@@ -1,0 +1,91 @@
+import type { PoolConnection } from 'mysql2/promise'
+import type { Db } from '../db/connect.js'
+
+/** A source connection inside one consistent snapshot, with the run's late-commit cap. */
+export interface Snapshot {
+  conn: PoolConnection
+  /**
+   * Upper bound (exclusive) for temporal cursor values in this run: the start of the oldest
+   * transaction still open on the source, or now, whichever is earlier. `utc` is for TIMESTAMP cursors
+   * (the session is UTC), `serverLocal` for DATETIME/DATE cursors, which applications usually fill in the
+   * server's own time zone.
+   */
+  cap: { utc: string; serverLocal: string }
+  /** Set when open transactions could not be seen (no PROCESS privilege): the cap is then just "now". */
+  capWarning: string | null
+  /** Commit the read-only transaction and give the connection back; destroys it after an error. */
+  close(failed?: boolean): Promise<void>
+}
+
+// Transactions open at the moment we look (other than our own session), and the server's clock.
+const CAP_SQL = `SELECT LEAST(NOW(6), COALESCE((SELECT MIN(trx_started) FROM information_schema.INNODB_TRX
+  WHERE trx_mysql_thread_id <> CONNECTION_ID()), NOW(6))) AS cap`
+const NOW_SQL = 'SELECT NOW(6) AS cap'
+
+/**
+ * Open a consistent snapshot on the source and compute the late-commit cap.
+ *
+ * The cap is read just BEFORE the snapshot starts, on purpose: INNODB_TRX is a live view, not part of the
+ * snapshot. Any transaction open when we look is in it, so its rows (stamped at or after its start) are
+ * above the cap; a transaction that starts after we look stamps its rows after "now", also above the
+ * cap. Either way the row waits for a later run instead of being passed over for good. Rows below the
+ * cap were committed before the snapshot began, so the snapshot sees all of them.
+ */
+export async function openSnapshot(source: Db): Promise<Snapshot> {
+  const conn = await source.pool.getConnection()
+  try {
+    let capWarning: string | null = null
+    let utc: string
+    try {
+      utc = await readCap(conn, CAP_SQL)
+    } catch (err) {
+      if (!isPrivilegeError(err)) throw err
+      capWarning =
+        'cannot read information_schema.INNODB_TRX (needs the PROCESS privilege): late commits are covered only by lag'
+      utc = await readCap(conn, NOW_SQL)
+    }
+    // The same instant in the server's own time zone, for DATETIME cursors.
+    await conn.query('SET time_zone = @@global.time_zone')
+    const [rows] = await conn.query('SELECT CONVERT_TZ(?, "+00:00", @@session.time_zone) AS local_cap, @@session.time_zone AS tz', [utc])
+    await conn.query("SET time_zone = '+00:00'")
+    const r = (rows as Array<{ local_cap: string | null }>)[0]
+    const serverLocal = r?.local_cap ?? utc
+    await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ')
+    await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')
+    let closed = false
+    return {
+      conn,
+      cap: { utc, serverLocal },
+      capWarning,
+      async close(failed = false) {
+        if (closed) return
+        closed = true
+        if (failed) {
+          conn.destroy()
+          return
+        }
+        try {
+          await conn.query('COMMIT')
+          conn.release()
+        } catch {
+          conn.destroy()
+        }
+      },
+    }
+  } catch (err) {
+    conn.destroy()
+    throw err
+  }
+}
+
+async function readCap(conn: PoolConnection, text: string): Promise<string> {
+  const [rows] = await conn.query(text)
+  const cap = (rows as Array<{ cap: string }>)[0]?.cap
+  if (!cap) throw new Error('the source did not report its clock')
+  return cap
+}
+
+function isPrivilegeError(err: unknown): boolean {
+  const code = (err as { code?: string }).code
+  return code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' || code === 'ER_TABLEACCESS_DENIED_ERROR' || code === 'ER_ACCESS_DENIED_ERROR'
+}

@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto'
+import type { ResultSetHeader } from 'mysql2'
+import type { Db } from '../db/connect.js'
+import { quoteId } from '../db/quote.js'
+import { SyncError } from '../errors.js'
+import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
+import { type StateUpdate, stateQuery } from '../state/sync-state.js'
+import type { ColumnCodec } from './codec.js'
+import type { RawRow } from './read.js'
+
+/** Where and how a table's rows are written. */
+export interface WriteTarget {
+  target: Db
+  /** Table written to (the real table, or a staging table during a full refresh). */
+  table: string
+  /** The source table name, for messages. */
+  label: string
+  /** Codecs of the copied columns, in the order of the row values. */
+  codecs: ColumnCodec[]
+  /** Target columns the source no longer has: written as NULL so they hold NULL "from then on". */
+  nullColumns: string[]
+  /** Positions of the primary-key values in a row; empty for a table without one. */
+  keyIndexes: number[]
+  /** INSERT … ON DUPLICATE KEY UPDATE (merge by key) or plain INSERT (empty staging table). */
+  upsert: boolean
+  loadId: string
+}
+
+/** Soft cap on one INSERT: bigger statements are not faster, and stay far from max_allowed_packet. */
+const STATEMENT_BYTES = 8 * 1024 * 1024
+/** Room for the statement's head and tail around the VALUES rows. */
+const PACKET_MARGIN = 64 * 1024
+
+/**
+ * Build the INSERT statements for a batch: as many rows per statement as fit under both the soft cap
+ * and the target's max_allowed_packet. A single row that cannot fit fails with its table, key and size.
+ * `ordinalBase` numbers the rows of a table without a primary key (their _dlt_id is load id + ordinal).
+ */
+export function buildInserts(w: WriteTarget, rows: RawRow[], ordinalBase = 0): Array<{ sql: string; rows: number }> {
+  const cols = [...w.codecs.map((c) => c.name), ...w.nullColumns, LOAD_ID_COLUMN, ROW_ID_COLUMN]
+  const head = `INSERT INTO ${quoteId(w.table)} (${cols.map(quoteId).join(', ')}) VALUES `
+  let tail = ''
+  if (w.upsert) {
+    const keyNames = new Set(w.keyIndexes.map((i) => w.codecs[i]!.name))
+    const updated = [...w.codecs.map((c) => c.name).filter((n) => !keyNames.has(n)), ...w.nullColumns, LOAD_ID_COLUMN]
+    const ref = w.target.flavor.upsertValueRef
+    tail = `${w.target.flavor.upsertRowAlias} ON DUPLICATE KEY UPDATE ${updated
+      .map((n) => `${quoteId(n)} = ${ref(quoteId(n))}`)
+      .join(', ')}`
+  }
+  const packetLimit = w.target.maxAllowedPacket - PACKET_MARGIN
+  const limit = Math.min(STATEMENT_BYTES, packetLimit)
+  const nulls = w.nullColumns.map(() => 'NULL')
+  const loadIdLit = `'${w.loadId}'`
+  const out: Array<{ sql: string; rows: number }> = []
+  let parts: string[] = []
+  let size = 0
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!
+    const lits = new Array<string>(w.codecs.length)
+    for (let i = 0; i < w.codecs.length; i++) lits[i] = w.codecs[i]!.literal(row[i] ?? null)
+    const id = rowId(row, w.keyIndexes, w.loadId, ordinalBase + r)
+    const tuple = `(${lits.join(',')}${nulls.length ? ',' + nulls.join(',') : ''},${loadIdLit},'${id}')`
+    if (tuple.length + head.length + tail.length > packetLimit) {
+      throw new SyncError(
+        `table ${w.label}: row ${describeKey(row, w.keyIndexes)} needs ${tuple.length} bytes, more than the ` +
+          `target's max_allowed_packet (${w.target.maxAllowedPacket})`,
+        'raise max_allowed_packet on the target server (SET GLOBAL max_allowed_packet = ...)',
+      )
+    }
+    if (parts.length > 0 && size + tuple.length + 1 > limit) {
+      out.push({ sql: head + parts.join(',') + tail, rows: parts.length })
+      parts = []
+      size = head.length + tail.length
+    }
+    if (parts.length === 0) size = head.length + tail.length
+    parts.push(tuple)
+    size += tuple.length + 1
+  }
+  if (parts.length > 0) out.push({ sql: head + parts.join(',') + tail, rows: parts.length })
+  return out
+}
+
+/** What a batch did to the target. */
+export interface WriteCounts {
+  inserted: number
+  /** Existing rows whose values changed. */
+  updated: number
+  /** Existing rows written again with the same values (re-reads inside the lag window, say). */
+  unchanged: number
+}
+
+/**
+ * Write a batch and, in the same transaction, the state that covers it: a crash at any moment leaves
+ * either both or neither, so a rerun neither skips nor doubles a row.
+ */
+export async function writeBatch(
+  w: WriteTarget,
+  rows: RawRow[],
+  state: StateUpdate | null,
+  ordinalBase = 0,
+): Promise<WriteCounts> {
+  const statements = buildInserts(w, rows, ordinalBase)
+  const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0 }
+  const stateSql = state ? stateQuery(w.target.kysely, state).compile() : null
+  const conn = await w.target.pool.getConnection()
+  let ok = false
+  try {
+    await conn.query('START TRANSACTION')
+    for (const s of statements) {
+      const [res] = await conn.query(s.sql)
+      addCounts(counts, res as ResultSetHeader, s.rows)
+    }
+    if (stateSql) await conn.query(stateSql.sql, stateSql.parameters as unknown[])
+    await conn.query('COMMIT')
+    ok = true
+  } finally {
+    if (ok) {
+      conn.release()
+    } else {
+      // The connection may be dead or mid-transaction: never hand it back to the pool.
+      await conn.query('ROLLBACK').catch(() => undefined)
+      conn.destroy()
+    }
+  }
+  return counts
+}
+
+/**
+ * A multi-row INSERT … ON DUPLICATE KEY UPDATE reports "Records: R  Duplicates: D" and affected rows
+ * counting 1 per insert, 2 per changed row and 0 per unchanged one.
+ */
+function addCounts(counts: WriteCounts, res: ResultSetHeader, rows: number): void {
+  const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(res.info ?? '')
+  // A single-row INSERT reports no "Records:" line: its affected rows alone say what happened.
+  const records = m ? Number(m[1]) : rows
+  const duplicates = m ? Number(m[2]) : res.affectedRows === 1 ? 0 : rows
+  const inserted = records - duplicates
+  const changed = Math.max(0, Math.min(duplicates, (res.affectedRows - inserted) / 2))
+  counts.inserted += inserted
+  counts.updated += changed
+  counts.unchanged += duplicates - changed
+}
+
+/**
+ * `_dlt_id`: a stable id of the row derived from its primary key (MD5 of the length-prefixed key bytes,
+ * base64url, 22 characters), so the same row keeps the same id across runs and full refreshes. A table
+ * without a key gets load id + ordinal: unique, but only stable within one load.
+ */
+export function rowId(row: RawRow, keyIndexes: number[], loadId: string, ordinal: number): string {
+  const h = createHash('md5')
+  if (keyIndexes.length === 0) {
+    h.update(`${loadId}:${ordinal}`)
+  } else {
+    for (const i of keyIndexes) {
+      const v = row[i] ?? Buffer.alloc(0)
+      const len = Buffer.allocUnsafe(4)
+      len.writeUInt32BE(v.length)
+      h.update(len)
+      h.update(v)
+    }
+  }
+  return h.digest('base64url')
+}
+
+/** A row's key for messages: `(id=42)`, or `(no primary key)`. */
+export function describeKey(row: RawRow, keyIndexes: number[]): string {
+  if (keyIndexes.length === 0) return '(no primary key)'
+  return `(${keyIndexes.map((i) => (row[i] ? row[i]!.toString('utf8') : 'NULL')).join(', ')})`
+}

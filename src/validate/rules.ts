@@ -1,0 +1,158 @@
+import { closeMatch } from '../config/close-match.js'
+import { matchGlob, type ResolvedTables } from '../config/select.js'
+import type { Pipeline, TableConfig, TableSelector } from '../config/types.js'
+import { column, type TableDef } from '../schema/table-def.js'
+
+/** One finding of `validate`, tied to the `tables:` entry (its line) that caused it. */
+export interface Issue {
+  /** The table, or the selector's pattern when the issue is about the entry itself. */
+  table: string
+  /** 1-based line of the selector in the pipeline file. */
+  line: number
+  /** The column concerned, when there is one. */
+  column?: string
+  /** A full sentence naming the table (and column); the caller prefixes `file:line:`. */
+  message: string
+  /** How to fix it, when we know. */
+  hint?: string
+}
+
+/** Errors make the pipeline invalid (exit 2); warnings are printed and the exit stays 0. */
+export interface CheckResult {
+  errors: Issue[]
+  warnings: Issue[]
+}
+
+/**
+ * Checks that need only the file: an incremental entry without a cursor column cannot run
+ * (sync/incremental.ts refuses it), so `validate --offline` reports it as well.
+ */
+export function checkSelectors(pipeline: Pipeline): CheckResult {
+  const errors: Issue[] = []
+  for (const s of pipeline.tables) {
+    if (s.exclude || s.strategy !== 'incremental' || s.cursor.length > 0) continue
+    errors.push({
+      table: s.pattern,
+      line: s.line,
+      message: `table "${s.pattern}": strategy incremental needs a cursor column, and none is set`,
+      hint: 'set cursor: (here or under defaults:), or use strategy: full_refresh',
+    })
+  }
+  return { errors, warnings: [] }
+}
+
+/**
+ * Check the resolved tables against the source's definitions: the selectors name tables, cursor and key
+ * columns the source has, incremental tables have a key, and cursors can be read efficiently and
+ * completely. Pure: no database, so every rule is unit-testable.
+ */
+export function checkTables(
+  pipeline: Pipeline,
+  resolved: ResolvedTables,
+  sourceDefs: ReadonlyMap<string, TableDef>,
+): CheckResult {
+  const { errors, warnings } = checkSelectors(pipeline)
+  const sourceNames = [...sourceDefs.keys()]
+
+  for (const s of resolved.unmatched) {
+    const match = closeMatch(s.pattern, sourceNames)
+    const issue: Issue = {
+      table: s.pattern,
+      line: s.line,
+      message: `table "${s.pattern}" does not exist in the source database`,
+      ...(match !== undefined ? { hint: `did you mean "${match}"?` } : {}),
+    }
+    // Excluding a table that is not there harms nothing, but it is probably a typo.
+    if (s.exclude) warnings.push({ ...issue, message: `${issue.message}; the exclude has no effect` })
+    else errors.push(issue)
+  }
+  for (const s of resolved.shadowed) {
+    const owner = pipeline.tables.find((o) => matches(o, s.pattern))
+    warnings.push({
+      table: s.pattern,
+      line: s.line,
+      message:
+        `table "${s.pattern}" is already selected by the entry on line ${owner?.line ?? '?'}` +
+        `${owner?.exclude ? ' (which excludes it)' : ''}, so this entry's settings never apply`,
+      hint: 'a table belongs to the first entry that matches it: move this entry above the other',
+    })
+  }
+  // A glob that matches nothing is likely a typo; an exclude glob that matches nothing may be a safeguard.
+  for (const s of pipeline.tables) {
+    if (!s.isGlob || s.exclude || sourceNames.some((name) => matchGlob(s.pattern, name))) continue
+    warnings.push({
+      table: s.pattern,
+      line: s.line,
+      message: `"${s.pattern}" matches no table in the source database`,
+    })
+  }
+
+  for (const table of resolved.tables) {
+    const def = sourceDefs.get(table.name)
+    if (def === undefined) continue // resolveTables only returns source tables
+    checkTable(table, def, errors, warnings)
+  }
+  return { errors, warnings }
+}
+
+function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings: Issue[]): void {
+  const at = { table: table.name, line: table.line }
+  const names = def.columns.map((c) => c.name)
+  const missing = (what: string, name: string): Issue => {
+    const match = closeMatch(name, names)
+    return {
+      ...at,
+      column: name,
+      message: `table "${table.name}": ${what} column "${name}" does not exist`,
+      ...(match !== undefined ? { hint: `did you mean "${match}"?` } : {}),
+    }
+  }
+
+  for (const name of table.primaryKey ?? []) {
+    if (column(def, name) === undefined) errors.push(missing('primary_key', name))
+  }
+  if (table.strategy !== 'incremental') return
+
+  if (def.primaryKey.length === 0 && table.primaryKey === undefined) {
+    errors.push({
+      ...at,
+      message: `table "${table.name}": incremental sync needs a primary key, and the source table has none`,
+      hint: 'name a unique, non-NULL column list with primary_key:, or use strategy: full_refresh',
+    })
+  }
+
+  const cursors = table.cursor.map((name) => column(def, name))
+  table.cursor.forEach((name, i) => {
+    const c = cursors[i]
+    if (c === undefined) {
+      errors.push(missing('cursor', name))
+      return
+    }
+    // Rows are read in (cursor, key) order from the saved position; without an index led by the cursor
+    // the server sorts the whole table for every batch.
+    const indexed =
+      def.primaryKey[0] === name || def.indexes.some((idx) => idx.columns[0]?.name === name)
+    if (!indexed) {
+      warnings.push({
+        ...at,
+        column: name,
+        message: `table "${table.name}": cursor column "${name}" has no index that starts with it, so each run scans the whole table`,
+        hint: `CREATE INDEX ... ON ${table.name} (${name})`,
+      })
+    }
+  })
+  // With a list, the first non-NULL value counts (sync/job.ts): the cursor is NULL only when all are.
+  if (cursors.length > 0 && cursors.every((c) => c?.nullable === true)) {
+    const list = table.cursor.map((n) => `"${n}"`).join(', ')
+    warnings.push({
+      ...at,
+      ...(table.cursor.length === 1 ? { column: table.cursor[0] } : {}),
+      message: `table "${table.name}": cursor ${table.cursor.length === 1 ? 'column' : 'columns'} ${list} ${table.cursor.length === 1 ? 'is' : 'are all'} nullable, so rows with NULL cursor are re-read on every run`,
+      hint: 'make the column NOT NULL, or add a NOT NULL column to the cursor list',
+    })
+  }
+}
+
+function matches(selector: TableSelector, name: string): boolean {
+  return selector.isGlob ? matchGlob(selector.pattern, name) : selector.pattern === name
+}

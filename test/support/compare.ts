@@ -1,0 +1,106 @@
+import type mysql from 'mysql2/promise'
+
+interface ColumnInfo {
+  name: string
+  dataType: string
+}
+
+/** A table's copied columns (no _dlt_*), in source order, as information_schema reports them. */
+export async function tableColumns(conn: mysql.Connection, table: string): Promise<ColumnInfo[]> {
+  const [rows] = await conn.query(
+    `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    [table],
+  )
+  return (rows as ColumnInfo[]).filter((c) => !c.name.startsWith('_dlt_'))
+}
+
+const q = (name: string) => '`' + name.replaceAll('`', '``') + '`'
+
+/**
+ * An exact text image of every value: HEX of the stored bytes for strings, binary, temporal, JSON and
+ * spatial values; the exact decimal text for numbers (HEX would truncate them to an integer); FLOAT
+ * widened to DOUBLE first, since FLOAT prints with six digits.
+ */
+function exactExpr(c: ColumnInfo): string {
+  const col = q(c.name)
+  switch (c.dataType.toLowerCase()) {
+    case 'float':
+      return `CAST(${col} * 1e0 AS CHAR)`
+    case 'double':
+    case 'real':
+    case 'decimal':
+    case 'numeric':
+    case 'tinyint':
+    case 'smallint':
+    case 'mediumint':
+    case 'int':
+    case 'integer':
+    case 'bigint':
+    case 'year':
+      return `CAST(${col} AS CHAR)`
+    default:
+      return `HEX(${col})`
+  }
+}
+
+/** All rows of a table as exact text images, ordered by `orderBy` columns. */
+export async function tableImage(
+  conn: mysql.Connection,
+  table: string,
+  orderBy: string[],
+  columns?: ColumnInfo[],
+): Promise<string[][]> {
+  const cols = columns ?? (await tableColumns(conn, table))
+  const [rows] = await conn.query({
+    sql: `SELECT ${cols.map(exactExpr).join(', ')} FROM ${q(table)} ORDER BY ${orderBy.map(q).join(', ')}`,
+    rowsAsArray: true,
+  })
+  return (rows as unknown as Array<Array<string | null>>).map((r) => r.map((v) => (v === null ? '<NULL>' : String(v))))
+}
+
+/** Expect target's copy of `table` to equal the source's, value for value (columns of the source). */
+export async function expectSameRows(
+  source: mysql.Connection,
+  target: mysql.Connection,
+  table: string,
+  orderBy: string[],
+): Promise<{ source: string[][]; target: string[][] }> {
+  const cols = await tableColumns(source, table)
+  const [a, b] = await Promise.all([tableImage(source, table, orderBy, cols), tableImage(target, table, orderBy, cols)])
+  return { source: a, target: b }
+}
+
+/** Column definitions that must match: type, charset, collation, nullability, position. */
+export async function columnDefinitions(conn: mysql.Connection, table: string): Promise<string[]> {
+  const [rows] = await conn.query(
+    `SELECT CONCAT_WS(' | ', COLUMN_NAME, COLUMN_TYPE, IFNULL(CHARACTER_SET_NAME, '-'), IFNULL(COLLATION_NAME, '-'),
+                      IS_NULLABLE, IFNULL(GENERATION_EXPRESSION, '')) AS d
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?
+        AND COLUMN_NAME NOT LIKE '\\_dlt\\_%' ORDER BY ORDINAL_POSITION`,
+    [table],
+  )
+  return (rows as Array<{ d: string }>).map((r) => r.d)
+}
+
+/** A minimal pipeline file for tests. */
+export function pipelineYaml(opts: {
+  name?: string
+  sourceUrl: string
+  targetUrl: string
+  tables: string
+  defaults?: string
+  extra?: string
+}): string {
+  return [
+    'version: 1',
+    `name: ${opts.name ?? 'test'}`,
+    `source:\n  url: "${opts.sourceUrl}"`,
+    `target:\n  url: "${opts.targetUrl}"`,
+    opts.defaults ? `defaults:\n${opts.defaults}` : '',
+    `tables:\n${opts.tables}`,
+    opts.extra ?? '',
+  ]
+    .filter(Boolean)
+    .join('\n')
+}

@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto'
+import mysql from 'mysql2/promise'
+import { inject } from 'vitest'
+import './provided-context.js'
+import { attachServer, type ThrowawayServer } from './servers.js'
+import { connectionOptions, quoteIdent, withDatabase } from './urls.js'
+
+/** A pair of fresh databases, `dbsync_t_<random>_source` and `..._target`, and a connection to each. */
+export interface TestDbs {
+  /** Source URL including the database, as a pipeline would name it. */
+  sourceUrl: string
+  targetUrl: string
+  sourceDb: string
+  targetDb: string
+  source: mysql.Connection
+  target: mysql.Connection
+  /** Drops both databases and closes both connections; safe to call twice, and after a server restart. */
+  drop(): Promise<void>
+}
+
+/**
+ * Opens a connection with the options tests rely on: several statements per query, DATETIME/DATE as the
+ * server's strings, and BIGINT/DECIMAL as strings so no precision is lost in comparisons.
+ */
+export function openConnection(url: string): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    ...connectionOptions(url),
+    multipleStatements: true,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  })
+}
+
+/**
+ * Creates a uniquely named database on the source and on the target server. The names differ, so a
+ * single external server can serve as both.
+ */
+export async function createTestDatabases(): Promise<TestDbs> {
+  const id = randomBytes(5).toString('hex')
+  const sourceDb = `dbsync_t_${id}_source`
+  const targetDb = `dbsync_t_${id}_target`
+  const sourceServer = inject('sourceUrl')
+  const targetServer = inject('targetUrl')
+  const [sourceSide, targetSide] = await Promise.allSettled([
+    createDatabase(sourceServer, sourceDb),
+    createDatabase(targetServer, targetDb),
+  ])
+  if (sourceSide.status === 'rejected' || targetSide.status === 'rejected') {
+    // Undo the half that worked so the teardown check does not report it as a leak.
+    if (sourceSide.status === 'fulfilled') await dropDatabase(sourceServer, sourceDb, sourceSide.value)
+    if (targetSide.status === 'fulfilled') await dropDatabase(targetServer, targetDb, targetSide.value)
+    throw sourceSide.status === 'rejected' ? sourceSide.reason : (targetSide as PromiseRejectedResult).reason
+  }
+  let dropped: Promise<void> | undefined
+  return {
+    sourceUrl: withDatabase(sourceServer, sourceDb),
+    targetUrl: withDatabase(targetServer, targetDb),
+    sourceDb,
+    targetDb,
+    source: sourceSide.value,
+    target: targetSide.value,
+    drop() {
+      dropped ??= Promise.all([
+        dropDatabase(sourceServer, sourceDb, sourceSide.value),
+        dropDatabase(targetServer, targetDb, targetSide.value),
+      ]).then(() => undefined)
+      return dropped
+    },
+  }
+}
+
+async function createDatabase(serverUrl: string, name: string): Promise<mysql.Connection> {
+  const conn = await openConnection(withDatabase(serverUrl, ''))
+  try {
+    await conn.query(`CREATE DATABASE ${quoteIdent(name)}`)
+    await conn.query(`USE ${quoteIdent(name)}`)
+    return conn
+  } catch (err) {
+    conn.destroy()
+    throw err
+  }
+}
+
+async function dropDatabase(serverUrl: string, name: string, conn: mysql.Connection): Promise<void> {
+  const sql = `DROP DATABASE IF EXISTS ${quoteIdent(name)}`
+  try {
+    await conn.query(sql)
+    await conn.end()
+    return
+  } catch {
+    // The test's connection may be dead (a fault test killed the server) or busy; use a fresh one.
+    conn.destroy()
+  }
+  const fresh = await openConnection(withDatabase(serverUrl, ''))
+  try {
+    await fresh.query(sql)
+  } finally {
+    await fresh.end()
+  }
+}
+
+/**
+ * Handles on the throwaway servers for fault tests (kill, restart), or null when the run uses external
+ * servers, where such tests should be skipped. A test that kills a server must restart it: the teardown
+ * check fails on a server it cannot reach.
+ */
+export function testServers(): { source: ThrowawayServer; target: ThrowawayServer } | null {
+  const servers = inject('servers')
+  if (servers === null) return null
+  return { source: attachServer(servers.source), target: attachServer(servers.target) }
+}
