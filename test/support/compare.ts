@@ -56,7 +56,9 @@ export async function tableImage(
     sql: `SELECT ${cols.map(exactExpr).join(', ')} FROM ${q(table)} ORDER BY ${orderBy.map(q).join(', ')}`,
     rowsAsArray: true,
   })
-  return (rows as unknown as Array<Array<string | null>>).map((r) => r.map((v) => (v === null ? '<NULL>' : String(v))))
+  return (rows as unknown as Array<Array<string | null>>).map((r) =>
+    r.map((v) => (v === null ? '<NULL>' : String(v))),
+  )
 }
 
 /** Expect target's copy of `table` to equal the source's, value for value (columns of the source). */
@@ -67,7 +69,10 @@ export async function expectSameRows(
   orderBy: string[],
 ): Promise<{ source: string[][]; target: string[][] }> {
   const cols = await tableColumns(source, table)
-  const [a, b] = await Promise.all([tableImage(source, table, orderBy, cols), tableImage(target, table, orderBy, cols)])
+  const [a, b] = await Promise.all([
+    tableImage(source, table, orderBy, cols),
+    tableImage(target, table, orderBy, cols),
+  ])
   return { source: a, target: b }
 }
 
