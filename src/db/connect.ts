@@ -81,7 +81,8 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
     multipleStatements: false,
     waitForConnections: true,
     queueLimit: 0,
-    flags: ['-MULTI_STATEMENTS'],
+    // Without FOUND_ROWS, an upsert that changes nothing reports 0 affected rows: write.ts counts on it.
+    flags: ['-MULTI_STATEMENTS', '-FOUND_ROWS'],
   }
   const ssl = tls === 'plain' ? undefined : sslConfig(options.ssl)
   if (ssl) poolOptions.ssl = ssl

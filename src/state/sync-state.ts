@@ -8,11 +8,14 @@ export const STATE_TABLE = '_sync_state'
  * One row per pipeline and table. `last_cursor` / `last_key` are the keyset position of the last row
  * committed: the next run reads rows after (last_cursor, last_key). A NULL `last_key` with a cursor means
  * "rows at last_cursor itself are re-read" (after a full refresh, where rows were not read in cursor order).
+ * `phase` is 'initial' while a first load copies the table in primary-key order: `last_key` is then the
+ * key position and `last_cursor` the cursor bound fixed when that load began (see incremental.ts).
  */
 export const STATE_DDL = `CREATE TABLE IF NOT EXISTS \`${STATE_TABLE}\` (
   pipeline VARCHAR(64) NOT NULL,
   table_name VARCHAR(64) NOT NULL,
   strategy VARCHAR(16) NOT NULL,
+  phase VARCHAR(16) NOT NULL DEFAULT 'incremental',
   cursor_columns TEXT NULL,
   last_cursor VARCHAR(64) NULL,
   last_key TEXT NULL,
@@ -27,11 +30,13 @@ export const STATE_DDL = `CREATE TABLE IF NOT EXISTS \`${STATE_TABLE}\` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
 
 export type TableStatus = 'running' | 'ok' | 'failed' | 'interrupted'
+export type Phase = 'initial' | 'incremental'
 
 export interface SyncState {
   pipeline: string
   table: string
   strategy: Strategy
+  phase: Phase
   cursorColumns: string[]
   lastCursor: string | null
   /** Primary-key values of the last row, as raw bytes (null: none saved). */
@@ -47,6 +52,7 @@ interface StateRow {
   pipeline: string
   table_name: string
   strategy: string
+  phase: string
   cursor_columns: string | null
   last_cursor: string | null
   last_key: string | null
@@ -84,6 +90,7 @@ export async function readState(target: Db, pipeline: string): Promise<Map<strin
       pipeline: r.pipeline,
       table: r.table_name,
       strategy: r.strategy as Strategy,
+      phase: r.phase === 'initial' ? 'initial' : 'incremental',
       cursorColumns: r.cursor_columns ? (JSON.parse(r.cursor_columns) as string[]) : [],
       lastCursor: r.last_cursor,
       lastKey: r.last_key ? decodeKey(r.last_key) : null,
@@ -102,6 +109,8 @@ export interface StateUpdate {
   pipeline: string
   table: string
   strategy: Strategy
+  /** Default 'incremental'. */
+  phase?: Phase
   cursorColumns: string[]
   lastCursor: string | null
   lastKey: Buffer[] | null
@@ -124,6 +133,7 @@ export function stateQuery(db: Kysely<any> | Transaction<any>, u: StateUpdate) {
     pipeline: u.pipeline,
     table_name: u.table,
     strategy: u.strategy,
+    phase: u.phase ?? 'incremental',
     cursor_columns: JSON.stringify(u.cursorColumns),
     last_cursor: u.lastCursor,
     last_key: u.lastKey ? encodeKey(u.lastKey) : null,
@@ -140,6 +150,7 @@ export function stateQuery(db: Kysely<any> | Transaction<any>, u: StateUpdate) {
     .values(values)
     .onDuplicateKeyUpdate({
       strategy: u.strategy,
+      phase: values.phase,
       cursor_columns: values.cursor_columns,
       last_cursor: u.lastCursor,
       last_key: values.last_key,

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import { quoteId, quoteString } from '../db/quote.js'
-import { renderCreateTable } from '../schema/ddl.js'
+import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
+import { keptColumn } from '../schema/diff.js'
 import type { TableDef } from '../schema/table-def.js'
 import { stateQuery } from '../state/sync-state.js'
 import { prefetch, streamBatches } from './batches.js'
@@ -30,7 +31,9 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   await dropIfExists(target, names.stage, names.old)
   // The new table keeps the target-only columns (dropped in the source): schema handling never drops.
   const stageDef = withKeptColumns(job.sourceDef, job.targetDef)
-  await sql.raw(renderCreateTable(stageDef, target.flavor, names.stage)).execute(target.kysely)
+  await sql
+    .raw(renderCreateTable(stageDef, target.flavor, names.stage, { deferIndexes: true }))
+    .execute(target.kysely)
   const w: WriteTarget = {
     target,
     table: names.stage,
@@ -38,7 +41,7 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
     codecs: shape.codecs,
     nullColumns: nullColumns(job),
     keyIndexes: shape.keyIndexes,
-    upsert: false,
+    mode: 'load',
     loadId: job.loadId,
   }
   const snap = await openSnapshot(job.source)
@@ -72,6 +75,9 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   } finally {
     await snap.close(failed)
   }
+  // Indexes are built once, sorted, after the bulk load: far cheaper than maintaining them row by row.
+  const addIndexes = renderAddIndexes(stageDef, names.stage)
+  if (addIndexes) await sql.raw(addIndexes).execute(target.kysely)
 
   // Swap, then record the state. RENAME TABLE is atomic but commits implicitly, so the state write
   // cannot share its transaction; if we die between the two, the next run refreshes again (or, for an
@@ -105,10 +111,11 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
 /** The source definition plus the columns only the target still has, made nullable. */
 export function withKeptColumns(source: TableDef, target: TableDef | undefined): TableDef {
   if (!target) return source
-  const names = new Set(source.columns.map((c) => c.name))
+  // Column names compare case-insensitively, as on the server (and in schema/diff.ts).
+  const names = new Set(source.columns.map((c) => c.name.toLowerCase()))
   const kept = target.columns
-    .filter((c) => !names.has(c.name) && !c.name.startsWith('_dlt_'))
-    .map((c) => ({ ...c, nullable: true, default: { kind: 'null' as const }, autoIncrement: false }))
+    .filter((c) => !names.has(c.name.toLowerCase()) && !c.name.startsWith('_dlt_'))
+    .map(keptColumn)
   return { ...source, columns: [...source.columns, ...kept] }
 }
 

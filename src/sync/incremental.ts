@@ -1,10 +1,13 @@
+import { sql } from 'kysely'
 import { quoteId, quoteString } from '../db/quote.js'
 import { SyncError } from '../errors.js'
-import type { StateUpdate } from '../state/sync-state.js'
+import { renderAddIndexes } from '../schema/ddl.js'
+import { introspect } from '../schema/introspect.js'
+import type { Phase, StateUpdate } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
-import { columnTerms, type KeysetQuery, readKeyset } from './read.js'
-import { openSnapshot } from './snapshot.js'
+import { columnTerms, type KeysetQuery, type RawRow, readKeyset } from './read.js'
+import { openSnapshot, type Snapshot } from './snapshot.js'
 import { type WriteTarget, writeBatch } from './write.js'
 
 /**
@@ -12,12 +15,21 @@ import { type WriteTarget, writeBatch } from './write.js'
  *
  * Rows are read in keyset order over (cursor, primary key) from inside one consistent snapshot, below the
  * run's late-commit cap (see snapshot.ts). Each batch commits together with the new position, so a crash
- * resumes exactly after the last committed row. Rows whose cursor is NULL cannot be ordered by it: every
- * run re-reads all of them by primary key (cheap when few; `plan` reports them), so a row inserted with a
- * NULL cursor, or one whose cursor is later set to NULL, still arrives.
+ * resumes exactly after the last committed row.
+ *
+ * The first load is different: it copies the whole table in primary-key order (a sequential scan of the
+ * clustered index, through LOAD DATA), saving the key position with each batch, so a killed first load
+ * resumes where it stopped. Before it starts it fixes a cursor bound B: the late-commit cap (or, for a
+ * non-temporal cursor, the largest value). Every row changed after the load began carries a cursor value at
+ * or above B, so once the load is done the incremental position becomes "cursor >= B" and those rows are
+ * read again; rows below B were committed before the first snapshot and the key-order copy saw them.
+ *
+ * Rows whose cursor is NULL cannot be ordered by it: every run re-reads all of them by primary key (cheap
+ * when few; `plan` warns), so a row inserted with a NULL cursor, or whose cursor is later set to NULL,
+ * still arrives.
  */
 export async function syncIncremental(job: TableJob, shape: RowShape, result: TableResult): Promise<void> {
-  const { config, sourceDef } = job
+  const { config } = job
   const cursor = shape.cursor
   if (!cursor) throw new SyncError(`table ${config.name}: incremental sync needs a cursor column`)
   if (shape.keyIndexes.length === 0) {
@@ -26,6 +38,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       `set primary_key for ${config.name} in the pipeline file, or use strategy: full_refresh`,
     )
   }
+  const initial = !job.state || job.state.phase === 'initial' || job.state.lastCursor === null
   const w: WriteTarget = {
     target: job.target,
     table: config.name,
@@ -33,62 +46,81 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     codecs: shape.codecs,
     nullColumns: nullColumns(job),
     keyIndexes: shape.keyIndexes,
-    upsert: true,
+    mode: initial ? 'load' : 'upsert',
     loadId: job.loadId,
   }
-  const keyTerms = columnTerms(shape.keyCodecs)
-  const from = quoteId(sourceDef.name)
-  const select = shape.codecs.map((c) => c.select)
-  const base: Omit<StateUpdate, 'lastCursor' | 'lastKey' | 'rowsDelta'> = {
-    pipeline: job.pipeline,
-    table: config.name,
-    strategy: 'incremental',
-    cursorColumns: config.cursor,
-    loadId: job.loadId,
-    status: 'running',
-    error: null,
-  }
-  let lastCursor = job.state?.lastCursor ?? null
-  let lastKey = job.state?.lastKey ?? null
-
   const snap = await openSnapshot(job.source)
   let failed = true
   try {
     if (snap.capWarning && cursor.temporal) result.warnings.push(snap.capWarning)
-    const write = async (rows: import('./read.js').RawRow[]) => {
-      const counts = await writeBatch(w, rows, { ...base, lastCursor, lastKey, rowsDelta: rows.length })
+    let lastCursor = job.state?.lastCursor ?? null
+    let lastKey = job.state?.lastKey ?? null
+    const write = async (rows: RawRow[], phase: Phase) => {
+      const state: StateUpdate = {
+        pipeline: job.pipeline,
+        table: config.name,
+        strategy: 'incremental',
+        phase,
+        cursorColumns: config.cursor,
+        loadId: job.loadId,
+        status: 'running',
+        error: null,
+        lastCursor,
+        lastKey,
+        rowsDelta: rows.length,
+      }
+      const counts = await writeBatch(w, rows, state)
       result.rowsRead += rows.length
       result.inserted += counts.inserted
       result.updated += counts.updated
       result.unchanged += counts.unchanged
       job.progress(rows.length)
     }
+    const read = (q: Omit<KeysetQuery, 'from' | 'select' | 'batchSize' | 'timeoutMs'>) =>
+      prefetch(
+        readKeyset(snap.conn, {
+          ...q,
+          from: quoteId(job.sourceDef.name),
+          select: shape.codecs.map((c) => c.select),
+          batchSize: config.batchSize,
+          timeoutMs: job.queryTimeoutMs,
+        }),
+      )
+    const keyTerms = columnTerms(shape.keyCodecs)
+    const n = shape.codecs.length
 
-    // Phase 1: rows whose cursor is NULL, by primary key.
-    if (cursor.nullable) {
-      const q: KeysetQuery = {
-        from,
-        select,
-        where: [`${cursor.expr} IS NULL`],
-        order: keyTerms,
-        after: null,
-        batchSize: config.batchSize,
-        timeoutMs: job.queryTimeoutMs,
+    if (initial) {
+      // The bound is fixed once: a resumed first load keeps the one it started with.
+      const resuming = job.state?.phase === 'initial' && job.state.lastCursor !== null
+      lastCursor = resuming ? job.state!.lastCursor : await initialBound(snap, shape, job)
+      lastKey = resuming ? job.state!.lastKey : null
+      for await (const rows of read({ where: [], order: keyTerms, after: lastKey })) {
+        lastKey = rows[rows.length - 1]!.slice(n) as Buffer[]
+        await write(rows, 'initial')
+        if (job.signal.aborted) return
       }
-      for await (const rows of prefetch(readKeyset(snap.conn, q))) {
-        await write(rows)
-        if (job.signal.aborted) break
+      await finishInitialLoad(job)
+      lastKey = null
+      w.mode = 'upsert'
+      if (lastCursor === null) {
+        // An empty table: nothing to bound yet; the next run starts from its first row.
+        await writeBatch(w, [], { ...stateOf(job, lastCursor, lastKey), rowsDelta: 0 })
+        failed = false
+        return
+      }
+    } else if (cursor.nullable) {
+      // Rows whose cursor is NULL, by primary key.
+      for await (const rows of read({ where: [`${cursor.expr} IS NULL`], order: keyTerms, after: null })) {
+        await write(rows, 'incremental')
+        if (job.signal.aborted) return
       }
     }
 
-    // Phase 2: rows after the saved position and below the cap, in (cursor, key) order.
+    // Rows after the saved position and below the cap, in (cursor, key) order.
     const where = [`${cursor.expr} IS NOT NULL`]
-    if (cursor.temporal) {
-      const cap = cursor.dataType === 'timestamp' ? snap.cap.utc : snap.cap.serverLocal
-      where.push(`${cursor.expr} < ${quoteString(cap)}`)
-    }
+    if (cursor.temporal) where.push(`${cursor.expr} < ${quoteString(capFor(snap, cursor.dataType))}`)
     let after: Buffer[] | null = null
-    const lagMode = lastCursor !== null && config.lagMs > 0 && cursor.temporal
+    const lagMode = !initial && lastCursor !== null && config.lagMs > 0 && cursor.temporal
     if (lastCursor !== null) {
       const lastLit = cursor.literal(Buffer.from(lastCursor, 'utf8'))
       if (lagMode) {
@@ -100,17 +132,8 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
         where.push(`${cursor.expr} >= ${lastLit}`)
       }
     }
-    const q: KeysetQuery = {
-      from,
-      select,
-      where,
-      order: [cursor, ...keyTerms],
-      after,
-      batchSize: config.batchSize,
-      timeoutMs: job.queryTimeoutMs,
-    }
-    const n = shape.codecs.length
-    for await (const rows of prefetch(readKeyset(snap.conn, q))) {
+    let wrote = false
+    for await (const rows of read({ where, order: [cursor, ...keyTerms], after })) {
       const last = rows[rows.length - 1]!
       const c = last[n]
       // Never move the saved position backwards: a lag re-read starts behind it. Temporal text of one
@@ -119,14 +142,60 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
         lastCursor = c.toString('utf8')
         lastKey = last.slice(n + 1) as Buffer[]
       }
-      await write(rows)
-      if (job.signal.aborted) break
+      await write(rows, 'incremental')
+      wrote = true
+      if (job.signal.aborted) return
     }
+    if (initial && !wrote) await writeBatch(w, [], { ...stateOf(job, lastCursor, lastKey), rowsDelta: 0 })
     result.lastCursor = lastCursor
     failed = false
   } finally {
     await snap.close(failed)
   }
+}
+
+function stateOf(job: TableJob, lastCursor: string | null, lastKey: Buffer[] | null): Omit<StateUpdate, 'rowsDelta'> {
+  return {
+    pipeline: job.pipeline,
+    table: job.config.name,
+    strategy: 'incremental',
+    phase: 'incremental',
+    cursorColumns: job.config.cursor,
+    loadId: job.loadId,
+    status: 'running',
+    error: null,
+    lastCursor,
+    lastKey,
+  }
+}
+
+function capFor(snap: Snapshot, dataType: string): string {
+  return dataType === 'timestamp' ? snap.cap.utc : snap.cap.serverLocal
+}
+
+/**
+ * The cursor bound of a first load: the late-commit cap for a temporal cursor; for another (a version
+ * number, say) the largest value in the snapshot, on the assumption that writers only ever raise it.
+ */
+async function initialBound(snap: Snapshot, shape: RowShape, job: TableJob): Promise<string | null> {
+  const cursor = shape.cursor!
+  if (cursor.temporal) return capFor(snap, cursor.dataType)
+  const [rows] = await snap.conn.query({
+    sql: `SELECT MAX(${cursor.expr}) FROM ${quoteId(job.sourceDef.name)}`,
+    typeCast: false,
+    rowsAsArray: true,
+  })
+  const v = (rows as unknown as RawRow[])[0]?.[0]
+  return v ? v.toString('utf8') : null
+}
+
+/** Add the indexes a first load deferred (see renderCreateTable's deferIndexes). */
+async function finishInitialLoad(job: TableJob): Promise<void> {
+  const defs = await introspect(job.target, [job.config.name])
+  const current = defs.get(job.config.name)
+  const existing = new Set(current?.indexes.map((i) => i.name) ?? [])
+  const alter = renderAddIndexes(job.sourceDef, job.config.name, existing)
+  if (alter) await sql.raw(alter).execute(job.target.kysely)
 }
 
 /** Columns the target has and the source no longer has: they receive NULL from now on. */

@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { ResultSetHeader } from 'mysql2'
 import type { Db } from '../db/connect.js'
 import { quoteId } from '../db/quote.js'
-import { SyncError } from '../errors.js'
+import { errorMessage, SyncError } from '../errors.js'
+import { log } from '../observe/log.js'
 import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
 import type { ColumnCodec } from './codec.js'
+import { isLocalInfileRefused, loadDataStatement, loadRows } from './load-data.js'
 import type { RawRow } from './read.js'
 
 /** Where and how a table's rows are written. */
@@ -21,8 +23,11 @@ export interface WriteTarget {
   nullColumns: string[]
   /** Positions of the primary-key values in a row; empty for a table without one. */
   keyIndexes: number[]
-  /** INSERT … ON DUPLICATE KEY UPDATE (merge by key) or plain INSERT (empty staging table). */
-  upsert: boolean
+  /**
+   * upsert: INSERT … ON DUPLICATE KEY UPDATE (merge by key); insert: plain INSERT (empty staging table);
+   * load: LOAD DATA LOCAL … REPLACE (bulk path, load-data.ts), switched to upsert when the server refuses.
+   */
+  mode: 'upsert' | 'insert' | 'load'
   loadId: string
 }
 
@@ -40,7 +45,7 @@ export function buildInserts(w: WriteTarget, rows: RawRow[], ordinalBase = 0): A
   const cols = [...w.codecs.map((c) => c.name), ...w.nullColumns, LOAD_ID_COLUMN, ROW_ID_COLUMN]
   const head = `INSERT INTO ${quoteId(w.table)} (${cols.map(quoteId).join(', ')}) VALUES `
   let tail = ''
-  if (w.upsert) {
+  if (w.mode !== 'insert') {
     const keyNames = new Set(w.keyIndexes.map((i) => w.codecs[i]!.name))
     const updated = [...w.codecs.map((c) => c.name).filter((n) => !keyNames.has(n)), ...w.nullColumns, LOAD_ID_COLUMN]
     const ref = w.target.flavor.upsertValueRef
@@ -100,16 +105,36 @@ export async function writeBatch(
   state: StateUpdate | null,
   ordinalBase = 0,
 ): Promise<WriteCounts> {
-  const statements = buildInserts(w, rows, ordinalBase)
+  try {
+    return await writeOnce(w, rows, state, ordinalBase)
+  } catch (err) {
+    if (w.mode !== 'load' || !isLocalInfileRefused(err)) throw err
+    // The server (local_infile=OFF, the MySQL 8 default) or a proxy refuses LOAD DATA LOCAL: the same
+    // rows go in as multi-row upserts, slower but equal.
+    log().warn(
+      { event: 'load_data_refused', table: w.label },
+      `${w.label}: the target refuses LOAD DATA LOCAL INFILE (${errorMessage(err)}); using INSERT instead`,
+    )
+    w.mode = 'upsert'
+    return writeOnce(w, rows, state, ordinalBase)
+  }
+}
+
+async function writeOnce(w: WriteTarget, rows: RawRow[], state: StateUpdate | null, ordinalBase: number) {
   const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0 }
   const stateSql = state ? stateQuery(w.target.kysely, state).compile() : null
   const conn = await w.target.pool.getConnection()
   let ok = false
   try {
     await conn.query('START TRANSACTION')
-    for (const s of statements) {
-      const [res] = await conn.query(s.sql)
-      addCounts(counts, res as ResultSetHeader, s.rows)
+    if (w.mode === 'load') {
+      await loadRows(conn, w, loadDataStatement(w), rows, ordinalBase)
+      counts.inserted += rows.length
+    } else {
+      for (const s of buildInserts(w, rows, ordinalBase)) {
+        const [res] = await conn.query(s.sql)
+        addCounts(counts, res as ResultSetHeader, s.rows)
+      }
     }
     if (stateSql) await conn.query(stateSql.sql, stateSql.parameters as unknown[])
     await conn.query('COMMIT')
@@ -143,25 +168,24 @@ function addCounts(counts: WriteCounts, res: ResultSetHeader, rows: number): voi
 }
 
 /**
- * `_dlt_id`: a stable id of the row derived from its primary key (MD5 of the length-prefixed key bytes,
- * base64url, 22 characters), so the same row keeps the same id across runs and full refreshes. A table
- * without a key gets load id + ordinal: unique, but only stable within one load.
+ * `_dlt_id`: a stable id of the row derived from its primary key: MD5 of the key's bytes (for a composite
+ * key, each part prefixed with its length), base64url, 22 characters. The same row keeps the same id across
+ * runs and full refreshes. A table without a key gets load id + ordinal: unique, stable within one load.
  */
 export function rowId(row: RawRow, keyIndexes: number[], loadId: string, ordinal: number): string {
-  const h = createHash('md5')
-  if (keyIndexes.length === 0) {
-    h.update(`${loadId}:${ordinal}`)
-  } else {
-    for (const i of keyIndexes) {
-      const v = row[i] ?? Buffer.alloc(0)
-      const len = Buffer.allocUnsafe(4)
-      len.writeUInt32BE(v.length)
-      h.update(len)
-      h.update(v)
-    }
+  if (keyIndexes.length === 0) return hash('md5', `${loadId}:${ordinal}`, 'base64url')
+  if (keyIndexes.length === 1) return hash('md5', row[keyIndexes[0]!] ?? EMPTY, 'base64url')
+  const parts: Buffer[] = []
+  for (const i of keyIndexes) {
+    const v = row[i] ?? EMPTY
+    const len = Buffer.allocUnsafe(4)
+    len.writeUInt32BE(v.length)
+    parts.push(len, v)
   }
-  return h.digest('base64url')
+  return hash('md5', Buffer.concat(parts), 'base64url')
 }
+
+const EMPTY = Buffer.alloc(0)
 
 /** A row's key for messages: `(id=42)`, or `(no primary key)`. */
 export function describeKey(row: RawRow, keyIndexes: number[]): string {
