@@ -8,7 +8,10 @@ import { buildProgram, type CliContext } from './program.js'
  * code; a usage error exits 2; anything else is a bug: exit 1 with the stack.
  */
 export async function main(argv: string[]): Promise<void> {
-  const ctx: CliContext = { debug: argv.includes('--log-level=debug') || hasPair(argv, '--log-level', 'debug'), exitCode: 0 }
+  const ctx: CliContext = {
+    debug: argv.includes('--log-level=debug') || hasPair(argv, '--log-level', 'debug'),
+    exitCode: 0,
+  }
   const program = buildProgram(ctx)
   try {
     await program.parseAsync(argv)
@@ -26,7 +29,11 @@ function hasPair(argv: string[], flag: string, value: string): boolean {
 function report(err: unknown, debug: boolean): number {
   if (err instanceof CommanderError) {
     // Commander already printed its message; --help and --version end here with code 0.
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    ) {
       return 0
     }
     return 2

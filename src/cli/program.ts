@@ -25,11 +25,20 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('dbsync')
     .description('Sync MySQL/MariaDB tables from a source database to a target database.')
     .version(VERSION, '--version')
-    .addOption(new Option('--env-file <file>', 'read variables from this file (after .env beside the pipeline)'))
     .addOption(
-      new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'),
+      new Option('--env-file <file>', 'read variables from this file (after .env beside the pipeline)'),
     )
-    .addOption(new Option('--log-format <format>', 'log format (default: pretty on a terminal, else json)').choices(['pretty', 'json']))
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log format (default: pretty on a terminal, else json)').choices([
+        'pretty',
+        'json',
+      ]),
+    )
     .option('--no-color', 'no colors (NO_COLOR is honored too)')
     .option('--quiet', 'only errors on stderr', false)
     .showHelpAfterError()

@@ -1,6 +1,6 @@
 import { Kysely, MysqlDialect } from 'kysely'
 import mysql, { type Pool as CorePool, type PoolOptions } from 'mysql2'
-import type { Connection, Pool as PromisePool, PoolConnection } from 'mysql2/promise'
+import type { Connection, PoolConnection, Pool as PromisePool } from 'mysql2/promise'
 import type { ConnectionOptions } from '../config/types.js'
 import { ConnectError } from '../errors.js'
 import { redact } from '../observe/redact.js'
@@ -14,8 +14,13 @@ import { sslConfig } from './ssl.js'
  * source holds are written exactly instead of being rejected or rewritten. NO_BACKSLASH_ESCAPES and
  * ANSI_QUOTES stay off: db/quote.ts relies on both.
  */
-export const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'
+export const SESSION_SQL_MODE =
+  'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'
 const SESSION_INIT = `SET time_zone = '+00:00', sql_mode = '${SESSION_SQL_MODE}', NAMES utf8mb4`
+
+/** Kysely over tables known only at run time (the source's schema): there is no static database type. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type DynamicKysely = Kysely<any>
 
 /** An open pool to one side, with what was learned about the server when it was opened. */
 export interface Db {
@@ -24,6 +29,7 @@ export interface Db {
   /** For hand-written SQL on the hot path. */
   pool: PromisePool
   /** For the rest. */
+  // biome-ignore lint/suspicious/noExplicitAny: tables are dynamic (source schemas), so no static DB type exists
   kysely: Kysely<any>
   flavor: Flavor
   /** The server's max_allowed_packet in bytes. */
@@ -40,7 +46,9 @@ export interface Db {
  * Failures become ConnectError (exit 3) naming the side, host and the server's reason.
  */
 export async function connect(options: ConnectionOptions): Promise<Db> {
-  const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`
+  const address = options.host.includes(':')
+    ? `[${options.host}]:${options.port}`
+    : `${options.host}:${options.port}`
   let db: Db | undefined
   try {
     db = await open(options, address, options.ssl.mode === 'preferred' ? 'try-tls' : 'as-configured')
@@ -99,10 +107,13 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
       'SELECT VERSION() AS version, @@version_comment AS comment, @@max_allowed_packet AS packet, ' +
         '@@session.time_zone AS tz, DATABASE() AS db',
     )
-    const row = (rows as Array<{ version: string; comment: string; packet: string; tz: string; db: string | null }>)[0]
+    const row = (
+      rows as Array<{ version: string; comment: string; packet: string; tz: string; db: string | null }>
+    )[0]
     if (!row) throw new Error('no answer to SELECT VERSION()')
     if (row.tz !== '+00:00') throw new Error(`session time_zone is ${row.tz}, expected +00:00`)
     const flavor = detectFlavor(row.version, row.comment)
+    // biome-ignore lint/suspicious/noExplicitAny: see Db.kysely
     const kysely = new Kysely<any>({ dialect: new MysqlDialect({ pool: core }) })
     let closed = false
     return {
@@ -132,7 +143,9 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
 
 function isNoTlsSupport(err: unknown): boolean {
   const e = err as { code?: string; message?: string }
-  return e?.code === 'HANDSHAKE_NO_SSL_SUPPORT' || /does not support secure connection/i.test(e?.message ?? '')
+  return (
+    e?.code === 'HANDSHAKE_NO_SSL_SUPPORT' || /does not support secure connection/i.test(e?.message ?? '')
+  )
 }
 
 const TLS_CODES = new Set([

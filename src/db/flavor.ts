@@ -77,7 +77,12 @@ export function detectFlavor(version: string, versionComment = ''): Flavor {
 const BIT_LITERAL_RE = /^b'[01]*'$/
 const EXPRESSION_RE = /^(current_timestamp|now|localtime|localtimestamp)(\(\d*\))?$/i
 
-function parseMariadbDefault(raw: string | null, _extra: string, _type: string, nullable: boolean): ColumnDefault {
+function parseMariadbDefault(
+  raw: string | null,
+  _extra: string,
+  _type: string,
+  nullable: boolean,
+): ColumnDefault {
   if (raw === null) return nullable ? { kind: 'null' } : { kind: 'none' }
   if (raw === 'NULL') return { kind: 'null' }
   if (BIT_LITERAL_RE.test(raw)) return { kind: 'expression', sql: raw }
@@ -111,14 +116,22 @@ function unquoteMariadb(s: string): string {
   })
 }
 
-function parseMysqlDefault(raw: string | null, extra: string, dataType: string, nullable: boolean): ColumnDefault {
+function parseMysqlDefault(
+  raw: string | null,
+  extra: string,
+  dataType: string,
+  nullable: boolean,
+): ColumnDefault {
   if (raw === null) return nullable ? { kind: 'null' } : { kind: 'none' }
   if (BIT_LITERAL_RE.test(raw)) return { kind: 'expression', sql: raw }
   if (/DEFAULT_GENERATED/i.test(extra)) {
     // MySQL 8.0.13+: expression defaults are reported without their outer parentheses.
-    return EXPRESSION_RE.test(raw) ? { kind: 'expression', sql: raw } : { kind: 'expression', sql: `(${raw})` }
+    return EXPRESSION_RE.test(raw)
+      ? { kind: 'expression', sql: raw }
+      : { kind: 'expression', sql: `(${raw})` }
   }
   // MySQL 5.7 reports CURRENT_TIMESTAMP for temporal columns without DEFAULT_GENERATED.
-  if (/^(timestamp|datetime)$/i.test(dataType) && EXPRESSION_RE.test(raw)) return { kind: 'expression', sql: raw }
+  if (/^(timestamp|datetime)$/i.test(dataType) && EXPRESSION_RE.test(raw))
+    return { kind: 'expression', sql: raw }
   return { kind: 'literal', value: raw }
 }

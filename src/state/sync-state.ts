@@ -1,6 +1,6 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { sql } from 'kysely'
 import type { Strategy } from '../config/types.js'
-import type { Db } from '../db/connect.js'
+import type { Db, DynamicKysely } from '../db/connect.js'
 
 export const STATE_TABLE = '_sync_state'
 
@@ -127,7 +127,7 @@ export interface StateUpdate {
  * The upsert of a state row, to run inside the batch's transaction so the state never runs ahead of, or
  * behind, the rows it describes.
  */
-export function stateQuery(db: Kysely<any> | Transaction<any>, u: StateUpdate) {
+export function stateQuery(db: DynamicKysely, u: StateUpdate) {
   const now = sql<string>`UTC_TIMESTAMP(6)`
   const values = {
     pipeline: u.pipeline,
@@ -181,7 +181,7 @@ export async function markStatus(
 }
 
 /** Forget a table's position (a full refresh resets it). */
-export async function resetState(trx: Kysely<any>, pipeline: string, table: string): Promise<void> {
+export async function resetState(trx: DynamicKysely, pipeline: string, table: string): Promise<void> {
   await trx.deleteFrom(STATE_TABLE).where('pipeline', '=', pipeline).where('table_name', '=', table).execute()
 }
 
@@ -203,7 +203,15 @@ function isReadableUtf8(b: Buffer): boolean {
 /** Record how a table's part of a run ended, without moving its position. */
 export async function recordTableEnd(
   target: Db,
-  e: { pipeline: string; table: string; strategy: Strategy; cursorColumns: string[]; loadId: string; status: TableStatus; error: string | null },
+  e: {
+    pipeline: string
+    table: string
+    strategy: Strategy
+    cursorColumns: string[]
+    loadId: string
+    status: TableStatus
+    error: string | null
+  },
 ): Promise<void> {
   const now = sql<string>`UTC_TIMESTAMP(6)`
   await target.kysely

@@ -29,8 +29,9 @@ export async function* streamBatches(
   batchBytes = 32 * 1024 * 1024,
 ): AsyncGenerator<RawRow[]> {
   // The promise wrapper has no stream(); the underlying connection does.
-  const core = (conn as unknown as { connection: { query(o: object): { stream(o?: object): AsyncIterable<RawRow> } } })
-    .connection
+  const core = (
+    conn as unknown as { connection: { query(o: object): { stream(o?: object): AsyncIterable<RawRow> } } }
+  ).connection
   const stream = core.query({ sql: text, typeCast: false, rowsAsArray: true }).stream({ highWaterMark: 1000 })
   let batch: RawRow[] = []
   let bytes = 0

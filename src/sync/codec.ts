@@ -83,7 +83,12 @@ export function columnCodec(c: ColumnDef, targetFlavor: Flavor): ColumnCodec {
     case 'number':
       return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : numberLiteral(v, name)) }
     case 'float':
-      return { name, kind, select: `(${q} * 1e0)`, literal: (v) => (v === null ? 'NULL' : numberLiteral(v, name)) }
+      return {
+        name,
+        kind,
+        select: `(${q} * 1e0)`,
+        literal: (v) => (v === null ? 'NULL' : numberLiteral(v, name)),
+      }
     case 'temporal':
       return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : temporalLiteral(v, name)) }
     case 'bit':
@@ -100,18 +105,25 @@ export function columnCodec(c: ColumnDef, targetFlavor: Flavor): ColumnCodec {
       }
     }
     case 'utf8':
-      return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : `_utf8mb4 X'${v.toString('hex')}'`) }
+      return {
+        name,
+        kind,
+        select: q,
+        literal: (v) => (v === null ? 'NULL' : `_utf8mb4 X'${v.toString('hex')}'`),
+      }
   }
 }
 
 function numberLiteral(v: Buffer, column: string): string {
   const s = v.toString('latin1')
-  if (!NUMBER_RE.test(s)) throw new SyncError(`column ${column}: unexpected numeric value from the source: ${s}`)
+  if (!NUMBER_RE.test(s))
+    throw new SyncError(`column ${column}: unexpected numeric value from the source: ${s}`)
   return s
 }
 
 function temporalLiteral(v: Buffer, column: string): string {
   const s = v.toString('latin1')
-  if (!TEMPORAL_RE.test(s)) throw new SyncError(`column ${column}: unexpected temporal value from the source: ${s}`)
+  if (!TEMPORAL_RE.test(s))
+    throw new SyncError(`column ${column}: unexpected temporal value from the source: ${s}`)
   return `'${s}'`
 }

@@ -125,7 +125,9 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       const lastLit = cursor.literal(Buffer.from(lastCursor, 'utf8'))
       if (lagMode) {
         // Re-read the lag window behind the saved position: rows stamped late by their writers.
-        where.push(`${cursor.expr} >= (CAST(${lastLit} AS DATETIME(6)) - INTERVAL ${config.lagMs * 1000} MICROSECOND)`)
+        where.push(
+          `${cursor.expr} >= (CAST(${lastLit} AS DATETIME(6)) - INTERVAL ${config.lagMs * 1000} MICROSECOND)`,
+        )
       } else if (lastKey) {
         after = [Buffer.from(lastCursor, 'utf8'), ...lastKey]
       } else {
@@ -154,7 +156,11 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
   }
 }
 
-function stateOf(job: TableJob, lastCursor: string | null, lastKey: Buffer[] | null): Omit<StateUpdate, 'rowsDelta'> {
+function stateOf(
+  job: TableJob,
+  lastCursor: string | null,
+  lastKey: Buffer[] | null,
+): Omit<StateUpdate, 'rowsDelta'> {
   return {
     pipeline: job.pipeline,
     table: job.config.name,

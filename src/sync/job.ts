@@ -63,7 +63,9 @@ export function rowShape(job: Pick<TableJob, 'config' | 'sourceDef' | 'target'>)
   const keyIndexes = keyNames.map((k) => {
     const i = cols.findIndex((c) => c.name === k)
     if (i < 0) {
-      throw new SyncError(`table ${sourceDef.name}: primary key column "${k}" is not a copied column of the source`)
+      throw new SyncError(
+        `table ${sourceDef.name}: primary key column "${k}" is not a copied column of the source`,
+      )
     }
     return i
   })
@@ -72,13 +74,16 @@ export function rowShape(job: Pick<TableJob, 'config' | 'sourceDef' | 'target'>)
   if (config.cursor.length > 0) {
     const cursorCols: ColumnDef[] = config.cursor.map((name) => {
       const c = sourceDef.columns.find((x) => x.name === name)
-      if (!c) throw new SyncError(`table ${sourceDef.name}: cursor column "${name}" does not exist in the source`)
+      if (!c)
+        throw new SyncError(`table ${sourceDef.name}: cursor column "${name}" does not exist in the source`)
       return c
     })
     const first = cursorCols[0]!
     const codec = columnCodec(first, flavor)
     const expr =
-      cursorCols.length === 1 ? quoteId(first.name) : `COALESCE(${cursorCols.map((c) => quoteId(c.name)).join(', ')})`
+      cursorCols.length === 1
+        ? quoteId(first.name)
+        : `COALESCE(${cursorCols.map((c) => quoteId(c.name)).join(', ')})`
     cursor = {
       expr,
       select: codec.kind === 'text' ? `CAST(${expr} AS BINARY)` : expr,

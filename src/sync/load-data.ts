@@ -4,7 +4,6 @@ import type { PoolConnection } from 'mysql2/promise'
 import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
 import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
-import type { ColumnCodec } from './codec.js'
 import type { RawRow } from './read.js'
 import { rowId, type WriteTarget } from './write.js'
 
@@ -163,7 +162,13 @@ function bitValue(v: Buffer): string {
  * errors into warnings, since it cannot stop the client mid-stream, so any warning fails the batch here:
  * a truncated or converted value must never be committed quietly.
  */
-export async function loadRows(conn: PoolConnection, w: WriteTarget, statement: string, rows: RawRow[], ordinalBase = 0) {
+export async function loadRows(
+  conn: PoolConnection,
+  w: WriteTarget,
+  statement: string,
+  rows: RawRow[],
+  ordinalBase = 0,
+) {
   const chunks = encodeRows(w, rows, ordinalBase)
   const [res] = await conn.query({ sql: statement, infileStreamFactory: () => Readable.from(chunks) })
   const header = res as ResultSetHeader

@@ -73,7 +73,9 @@ export function keysetAfter(order: OrderTerm[], values: Buffer[]): string {
     const term = order[i]!
     const lit = term.literal(values[i]!)
     const inner = parts.length ? parts[parts.length - 1] : null
-    parts.push(inner ? `(${term.expr} > ${lit} OR (${term.expr} = ${lit} AND ${inner}))` : `${term.expr} > ${lit}`)
+    parts.push(
+      inner ? `(${term.expr} > ${lit} OR (${term.expr} = ${lit} AND ${inner}))` : `${term.expr} > ${lit}`,
+    )
   }
   return parts[parts.length - 1]!
 }
@@ -89,5 +91,9 @@ export function approxBytes(rows: RawRow[]): number {
 
 /** Order terms for plain columns, from their codecs. */
 export function columnTerms(codecs: ColumnCodec[]): OrderTerm[] {
-  return codecs.map((c) => ({ expr: quoteId(c.name), select: c.select, literal: (v: Buffer) => c.literal(v) }))
+  return codecs.map((c) => ({
+    expr: quoteId(c.name),
+    select: c.select,
+    literal: (v: Buffer) => c.literal(v),
+  }))
 }

@@ -36,7 +36,11 @@ export function isTransient(err: unknown): boolean {
     const x = e as { code?: string; errno?: number; fatal?: boolean; cause?: unknown }
     if (x.code && TRANSIENT_CODES.has(x.code)) return true
     if (typeof x.errno === 'number' && TRANSIENT_ERRNOS.has(x.errno)) return true
-    if (/Connection lost|closed state|Can't add new command when connection is in closed state/i.test(String((e as Error).message))) {
+    if (
+      /Connection lost|closed state|Can't add new command when connection is in closed state/i.test(
+        String((e as Error).message),
+      )
+    ) {
       return true
     }
     e = x.cause

@@ -46,7 +46,10 @@ export async function openSnapshot(source: Db): Promise<Snapshot> {
     }
     // The same instant in the server's own time zone, for DATETIME cursors.
     await conn.query('SET time_zone = @@global.time_zone')
-    const [rows] = await conn.query('SELECT CONVERT_TZ(?, "+00:00", @@session.time_zone) AS local_cap, @@session.time_zone AS tz', [utc])
+    const [rows] = await conn.query(
+      'SELECT CONVERT_TZ(?, "+00:00", @@session.time_zone) AS local_cap, @@session.time_zone AS tz',
+      [utc],
+    )
     await conn.query("SET time_zone = '+00:00'")
     const r = (rows as Array<{ local_cap: string | null }>)[0]
     const serverLocal = r?.local_cap ?? utc
@@ -87,5 +90,9 @@ async function readCap(conn: PoolConnection, text: string): Promise<string> {
 
 function isPrivilegeError(err: unknown): boolean {
   const code = (err as { code?: string }).code
-  return code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' || code === 'ER_TABLEACCESS_DENIED_ERROR' || code === 'ER_ACCESS_DENIED_ERROR'
+  return (
+    code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' ||
+    code === 'ER_TABLEACCESS_DENIED_ERROR' ||
+    code === 'ER_ACCESS_DENIED_ERROR'
+  )
 }

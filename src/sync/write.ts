@@ -41,13 +41,21 @@ const PACKET_MARGIN = 64 * 1024
  * and the target's max_allowed_packet. A single row that cannot fit fails with its table, key and size.
  * `ordinalBase` numbers the rows of a table without a primary key (their _dlt_id is load id + ordinal).
  */
-export function buildInserts(w: WriteTarget, rows: RawRow[], ordinalBase = 0): Array<{ sql: string; rows: number }> {
+export function buildInserts(
+  w: WriteTarget,
+  rows: RawRow[],
+  ordinalBase = 0,
+): Array<{ sql: string; rows: number }> {
   const cols = [...w.codecs.map((c) => c.name), ...w.nullColumns, LOAD_ID_COLUMN, ROW_ID_COLUMN]
   const head = `INSERT INTO ${quoteId(w.table)} (${cols.map(quoteId).join(', ')}) VALUES `
   let tail = ''
   if (w.mode !== 'insert') {
     const keyNames = new Set(w.keyIndexes.map((i) => w.codecs[i]!.name))
-    const updated = [...w.codecs.map((c) => c.name).filter((n) => !keyNames.has(n)), ...w.nullColumns, LOAD_ID_COLUMN]
+    const updated = [
+      ...w.codecs.map((c) => c.name).filter((n) => !keyNames.has(n)),
+      ...w.nullColumns,
+      LOAD_ID_COLUMN,
+    ]
     const ref = w.target.flavor.upsertValueRef
     tail = `${w.target.flavor.upsertRowAlias} ON DUPLICATE KEY UPDATE ${updated
       .map((n) => `${quoteId(n)} = ${ref(quoteId(n))}`)

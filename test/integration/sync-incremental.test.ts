@@ -13,10 +13,14 @@ afterEach(async () => {
 })
 
 async function sync(tables: string, extraArgs: string[] = []) {
-  const file = await writeTempPipeline(pipelineYaml({ sourceUrl: dbs.sourceUrl, targetUrl: dbs.targetUrl, tables }))
+  const file = await writeTempPipeline(
+    pipelineYaml({ sourceUrl: dbs.sourceUrl, targetUrl: dbs.targetUrl, tables }),
+  )
   const res = await runCli(['sync', '-p', file, '--json', ...extraArgs])
   expect(res.exitCode, res.stderr + res.stdout).toBe(0)
-  return JSON.parse(res.stdout) as { tables: Array<{ table: string; rowsRead: number; inserted: number; updated: number }> }
+  return JSON.parse(res.stdout) as {
+    tables: Array<{ table: string; rowsRead: number; inserted: number; updated: number }>
+  }
 }
 
 async function expectEqual(table: string, key = ['id']) {
@@ -27,9 +31,14 @@ async function expectEqual(table: string, key = ['id']) {
 describe('incremental sync', () => {
   for (const batch of [1, 2, 3, 7]) {
     it(`neither skips nor doubles rows sharing a cursor value across batches of ${batch}`, async () => {
-      await dbs.source.query(`CREATE TABLE ties (id INT PRIMARY KEY, v VARCHAR(10), updated_at DATETIME(6) NOT NULL, KEY (updated_at))`)
+      await dbs.source.query(
+        `CREATE TABLE ties (id INT PRIMARY KEY, v VARCHAR(10), updated_at DATETIME(6) NOT NULL, KEY (updated_at))`,
+      )
       // 20 rows on 4 cursor values: every batch size above cuts through runs of equal values.
-      const values = Array.from({ length: 20 }, (_, i) => `(${i + 1}, 'v${i}', '2024-01-0${(i % 4) + 1} 00:00:00')`)
+      const values = Array.from(
+        { length: 20 },
+        (_, i) => `(${i + 1}, 'v${i}', '2024-01-0${(i % 4) + 1} 00:00:00')`,
+      )
       await dbs.source.query(`INSERT INTO ties VALUES ${values.join(',')}`)
       const tables = `  - name: ties\n    cursor: updated_at\n    batch_size: ${batch}`
       const first = await sync(tables)
@@ -37,7 +46,9 @@ describe('incremental sync', () => {
       await expectEqual('ties')
 
       // Updates and inserts between runs, some sharing the newest cursor value.
-      await dbs.source.query(`UPDATE ties SET v = 'changed', updated_at = '2024-02-01 00:00:00' WHERE id IN (3, 8, 15)`)
+      await dbs.source.query(
+        `UPDATE ties SET v = 'changed', updated_at = '2024-02-01 00:00:00' WHERE id IN (3, 8, 15)`,
+      )
       await dbs.source.query(
         `INSERT INTO ties VALUES (21, 'new', '2024-02-01 00:00:00'), (22, 'new', '2024-02-01 00:00:00'), (0, 'zero', '2024-02-02 00:00:00')`,
       )
@@ -46,7 +57,9 @@ describe('incremental sync', () => {
       await expectEqual('ties')
       const third = await sync(tables)
       expect(third.tables[0]).toMatchObject({ rowsRead: 0 })
-      const [[count]] = (await dbs.target.query('SELECT COUNT(*) AS n FROM ties')) as unknown as [[{ n: string }]]
+      const [[count]] = (await dbs.target.query('SELECT COUNT(*) AS n FROM ties')) as unknown as [
+        [{ n: string }],
+      ]
       expect(Number(count.n)).toBe(23)
     })
   }
@@ -63,7 +76,9 @@ describe('incremental sync', () => {
     await sync(tables)
     await expectEqual('nulls')
     await dbs.source.query(`INSERT INTO nulls VALUES (5, NULL, NULL, 'late null')`)
-    await dbs.source.query(`UPDATE nulls SET note = 'edited', updated_at = NULL, created_at = NULL WHERE id = 3`)
+    await dbs.source.query(
+      `UPDATE nulls SET note = 'edited', updated_at = NULL, created_at = NULL WHERE id = 3`,
+    )
     await sync(tables)
     await expectEqual('nulls')
   })
@@ -93,7 +108,9 @@ describe('incremental sync', () => {
   })
 
   it('re-reads rows inside the lag window', async () => {
-    await dbs.source.query(`CREATE TABLE lagged (id INT PRIMARY KEY, v VARCHAR(10), updated_at DATETIME(6) NOT NULL)`)
+    await dbs.source.query(
+      `CREATE TABLE lagged (id INT PRIMARY KEY, v VARCHAR(10), updated_at DATETIME(6) NOT NULL)`,
+    )
     await dbs.source.query(`INSERT INTO lagged VALUES (1, 'a', '2024-01-01 12:00:00')`)
     const withLag = `  - name: lagged\n    cursor: updated_at\n    lag: 1h`
     await sync(withLag)
@@ -106,11 +123,17 @@ describe('incremental sync', () => {
   })
 
   it('splits a batch by bytes when rows are larger than max_allowed_packet / batch_size', async () => {
-    const [[packet]] = (await dbs.target.query('SELECT @@max_allowed_packet AS p')) as unknown as [[{ p: string }]]
+    const [[packet]] = (await dbs.target.query('SELECT @@max_allowed_packet AS p')) as unknown as [
+      [{ p: string }],
+    ]
     const rowBytes = Math.floor(Number(packet.p) / 5)
     await dbs.source.query(`CREATE TABLE wide (id INT PRIMARY KEY, b LONGBLOB, updated_at DATETIME NOT NULL)`)
     for (let i = 1; i <= 6; i++) {
-      await dbs.source.query(`INSERT INTO wide VALUES (?, REPEAT(CHAR(?), ?), '2024-01-01')`, [i, 65 + i, rowBytes])
+      await dbs.source.query(`INSERT INTO wide VALUES (?, REPEAT(CHAR(?), ?), '2024-01-01')`, [
+        i,
+        65 + i,
+        rowBytes,
+      ])
     }
     const res = await sync(`  - name: wide\n    cursor: updated_at\n    batch_size: 10`)
     expect(res.tables[0]).toMatchObject({ rowsRead: 6, inserted: 6 })

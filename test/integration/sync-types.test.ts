@@ -91,7 +91,9 @@ describe('sync copies every type bit for bit', () => {
 
       const { source, target } = await expectSameRows(dbs.source, dbs.target, 'types', ['id', 'k2'])
       expect(target).toEqual(source)
-      expect(await columnDefinitions(dbs.target, 'types')).toEqual(await columnDefinitions(dbs.source, 'types'))
+      expect(await columnDefinitions(dbs.target, 'types')).toEqual(
+        await columnDefinitions(dbs.source, 'types'),
+      )
     })
   }
 })

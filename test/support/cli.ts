@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process'
-import { rmSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
-import { constants, tmpdir } from 'node:os'
+import { constants } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { inject } from 'vitest'
+import './provided-context.js'
 
 /** The repository root, two levels above test/support/. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -76,20 +77,11 @@ export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRes
   })
 }
 
-const tempDirs: string[] = []
-let cleanupInstalled = false
-
 /** Writes `yamlText` to pipeline.yaml in a fresh temp folder and returns the file's path. */
 export async function writeTempPipeline(yamlText: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'dbsync-pipeline-'))
-  tempDirs.push(dir)
-  if (!cleanupInstalled) {
-    cleanupInstalled = true
-    // Each test worker removes its own pipeline folders when it exits.
-    process.once('exit', () => {
-      for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
-    })
-  }
+  // Under the run's folder, which the global teardown removes: vitest stops its workers with a signal, so
+  // a worker's own exit handlers would not run.
+  const dir = await mkdtemp(join(inject('tempDir'), 'pipeline-'))
   const file = join(dir, 'pipeline.yaml')
   await writeFile(file, yamlText)
   return file

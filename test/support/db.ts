@@ -101,9 +101,11 @@ async function dropDatabase(serverUrl: string, name: string, conn: mysql.Connect
 }
 
 /**
- * Handles on the throwaway servers for fault tests (kill, restart), or null when the run uses external
- * servers, where such tests should be skipped. A test that kills a server must restart it: the teardown
- * check fails on a server it cannot reach.
+ * Handles on the shared throwaway servers (kill, restart), or null when the run uses external servers.
+ * Test files run in parallel, so killing a shared server breaks whatever else is running: a fault test
+ * should rather start its own with `startServer()` in beforeAll and stop() it in afterAll (about 2 s). A
+ * test that does kill a shared server must restart it, since the teardown check fails on a server it
+ * cannot reach.
  */
 export function testServers(): { source: ThrowawayServer; target: ThrowawayServer } | null {
   const servers = inject('servers')

@@ -1,8 +1,13 @@
+import { rmSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import mysql from 'mysql2/promise'
 import type { TestProject } from 'vitest/node'
 import './provided-context.js'
+import { signal, startWatchdog } from './server-process.js'
 import { startServer, type ThrowawayServer } from './servers.js'
-import { connectionOptions, quoteIdent, redactUrl } from './urls.js'
+import { connectionOptions, quoteIdent, redactUrl, withoutDatabase } from './urls.js'
 
 /**
  * vitest globalSetup: provides `sourceUrl`/`targetUrl` (and `servers` when throwaway) to the test files.
@@ -10,18 +15,49 @@ import { connectionOptions, quoteIdent, redactUrl } from './urls.js'
  * otherwise starts two throwaway MariaDB servers. Teardown fails the run if a `dbsync_t_%` database remains.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const tempDir = await mkdtemp(join(tmpdir(), 'dbsync-test-run-'))
+  // Workers are stopped by signal and cannot clean up after themselves; this process can, even on Ctrl-C,
+  // and the watchdog does if this process is killed.
+  const watchdogPid = startWatchdog(tempDir)
+  const removeTempDir = () => {
+    rmSync(tempDir, { recursive: true, force: true })
+    if (watchdogPid !== undefined) signal(watchdogPid, 'SIGTERM')
+  }
+  process.once('exit', removeTempDir)
+  project.provide('tempDir', tempDir)
+  let teardown: () => Promise<void>
+  try {
+    teardown = await startOrConnect(project)
+  } catch (err) {
+    removeTempDir()
+    throw err
+  }
+  return async () => {
+    try {
+      await teardown()
+    } finally {
+      removeTempDir()
+      process.off('exit', removeTempDir)
+    }
+  }
+}
+
+async function startOrConnect(project: TestProject): Promise<() => Promise<void>> {
   const externalSource = process.env.DBSYNC_TEST_SOURCE_URL
   const externalTarget = process.env.DBSYNC_TEST_TARGET_URL
   if (externalSource || externalTarget) {
     if (!externalSource || !externalTarget) {
       throw new Error('set both DBSYNC_TEST_SOURCE_URL and DBSYNC_TEST_TARGET_URL, or neither')
     }
-    await Promise.all([checkReachable(externalSource), checkReachable(externalTarget)])
-    project.provide('sourceUrl', externalSource)
-    project.provide('targetUrl', externalTarget)
+    // Any database in the URLs is ignored: each test file makes its own (db.ts withDatabase()).
+    const source = withoutDatabase(externalSource)
+    const target = withoutDatabase(externalTarget)
+    await Promise.all([checkReachable(source), checkReachable(target)])
+    project.provide('sourceUrl', source)
+    project.provide('targetUrl', target)
     project.provide('servers', null)
     // External servers outlive the run, so leftovers are dropped as well as reported.
-    return () => assertNoTestDatabases([externalSource, externalTarget], { drop: true })
+    return () => assertNoTestDatabases([source, target], { drop: true })
   }
 
   const started = Date.now()
@@ -74,11 +110,7 @@ async function assertNoTestDatabases(urls: string[], opts: { drop: boolean }): P
   // Source and target may be one external server; check it once.
   for (const url of new Set(urls)) {
     try {
-      const conn = await mysql.createConnection({
-        ...connectionOptions(url),
-        database: undefined,
-        connectTimeout: 10_000,
-      })
+      const conn = await mysql.createConnection({ ...connectionOptions(url), connectTimeout: 10_000 })
       try {
         const [rows] = await conn.query<mysql.RowDataPacket[]>(
           "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'dbsync!_t!_%' ESCAPE '!'",

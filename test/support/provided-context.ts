@@ -19,5 +19,7 @@ declare module 'vitest' {
      * `attachServer()`; null when DBSYNC_TEST_SOURCE_URL/DBSYNC_TEST_TARGET_URL point at external servers.
      */
     servers: TestServers | null
+    /** A folder for this run's temp files (writeTempPipeline); global teardown removes it. */
+    tempDir: string
   }
 }

@@ -47,15 +47,19 @@ export function readServerPidSync(pidFile: string, command: string): number | nu
   } catch {
     return null
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return null
+  return isServerPid(pid, command) ? pid : null
+}
+
+/** True if `pid` is alive and runs `command` (so not a reused pid). */
+export function isServerPid(pid: number, command: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return false
   try {
     // comm is the basename the binary was started as, cut to 15 characters.
-    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
-    if (comm !== basename(command).slice(0, 15)) return null
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === basename(command).slice(0, 15)
   } catch {
-    // No /proc: trust the pid file.
+    // No /proc: trust the pid.
+    return true
   }
-  return pid
 }
 
 /** Sends `signal` to `pid`, ignoring a process that is already gone. */
@@ -79,9 +83,9 @@ export async function logTail(file: string, lines = 40, from = 0): Promise<strin
 
 // Runs detached, so it survives a SIGKILLed or crashed test runner, whose exit handlers never run.
 const WATCHDOG = `
-parent=$1; pidfile=$2; comm=$3; dir=$4
+parent=$1; dir=$2; pidfile=$3; comm=$4
 while kill -0 "$parent" 2>/dev/null; do sleep 1; done
-if [ -f "$pidfile" ]; then
+if [ -n "$pidfile" ] && [ -f "$pidfile" ]; then
   pid=$(cat "$pidfile")
   if [ "$(cat /proc/$pid/comm 2>/dev/null)" = "$comm" ]; then kill -9 "$pid"; sleep 1; fi
 fi
@@ -89,10 +93,13 @@ rm -rf "$dir"
 `
 
 /**
- * Starts a shell that waits for this process to die, then kills the server named by `pidFile` and removes
- * `dir`. Returns the watchdog's pid, to be killed once the server was stopped normally.
+ * Starts a shell that waits for this process to die, then kills the server named by `server.pidFile` (if
+ * given) and removes `dir`. Returns the watchdog's pid, to be killed once the cleanup was done normally.
  */
-export function startWatchdog(pidFile: string, command: string, dir: string): number | undefined {
+export function startWatchdog(
+  dir: string,
+  server?: { pidFile: string; command: string },
+): number | undefined {
   const child = spawn(
     'sh',
     [
@@ -100,9 +107,9 @@ export function startWatchdog(pidFile: string, command: string, dir: string): nu
       WATCHDOG,
       'dbsync-test-watchdog',
       String(process.pid),
-      pidFile,
-      basename(command).slice(0, 15),
       dir,
+      server?.pidFile ?? '',
+      server === undefined ? '' : basename(server.command).slice(0, 15),
     ],
     { detached: true, stdio: 'ignore' },
   )
