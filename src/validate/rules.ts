@@ -92,7 +92,9 @@ export function checkTables(
     if (def === undefined) continue // resolveTables only returns source tables
     checkTable(table, def, errors, warnings)
   }
-  return { errors, warnings }
+  // In file order, as a reader goes through the file fixing them (sort is stable within a line).
+  const byLine = (a: Issue, b: Issue) => a.line - b.line
+  return { errors: errors.sort(byLine), warnings: warnings.sort(byLine) }
 }
 
 function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings: Issue[]): void {
@@ -130,8 +132,7 @@ function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings
     }
     // Rows are read in (cursor, key) order from the saved position; without an index led by the cursor
     // the server sorts the whole table for every batch.
-    const indexed =
-      def.primaryKey[0] === name || def.indexes.some((idx) => idx.columns[0]?.name === name)
+    const indexed = def.primaryKey[0] === name || def.indexes.some((idx) => idx.columns[0]?.name === name)
     if (!indexed) {
       warnings.push({
         ...at,
