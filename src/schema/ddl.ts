@@ -1,6 +1,7 @@
 import type { Flavor } from '../db/flavor.js'
 import { quoteId, quoteString } from '../db/quote.js'
 import { assertNever } from '../errors.js'
+import type { SchemaChange } from './diff.js'
 import { type ColumnDef, type IndexDef, LOAD_ID_COLUMN, ROW_ID_COLUMN, type TableDef } from './table-def.js'
 
 /** Name of the unique index on `_dlt_id`. */
@@ -59,17 +60,82 @@ export function renderIndex(idx: IndexDef): string {
   return `KEY ${quoteId(idx.name)} (${cols})`
 }
 
-/** The target's CREATE TABLE for a source table: same columns and keys, plus the _dlt columns. */
-export function renderCreateTable(def: TableDef, flavor: Flavor, name = def.name): string {
+/**
+ * The target's CREATE TABLE for a source table: same columns and keys, plus the _dlt columns.
+ * `deferIndexes` leaves out the secondary indexes and the `_dlt_id` index, for a bulk load that adds them
+ * afterwards with `renderAddIndexes` (one sorted build is far cheaper than a million random inserts).
+ */
+export function renderCreateTable(
+  def: TableDef,
+  flavor: Flavor,
+  name = def.name,
+  opts: { deferIndexes?: boolean } = {},
+): string {
   const lines = def.columns.map((c) => renderColumn(c, flavor))
   lines.push(`${quoteId(LOAD_ID_COLUMN)} VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL`)
   lines.push(`${quoteId(ROW_ID_COLUMN)} VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL`)
   if (def.primaryKey.length > 0) lines.push(`PRIMARY KEY (${def.primaryKey.map(quoteId).join(', ')})`)
-  lines.push(`UNIQUE KEY ${quoteId(ROW_ID_INDEX)} (${quoteId(ROW_ID_COLUMN)})`)
-  for (const idx of def.indexes) lines.push(renderIndex(idx))
-  const opts = ['ENGINE=InnoDB']
-  if (def.charset) opts.push(`DEFAULT CHARSET=${flavor.charsetName(def.charset)}`)
-  if (def.collation) opts.push(`COLLATE=${def.collation}`)
-  if (def.comment) opts.push(`COMMENT=${quoteString(def.comment)}`)
-  return `CREATE TABLE ${quoteId(name)} (\n  ${lines.join(',\n  ')}\n) ${opts.join(' ')}`
+  if (!opts.deferIndexes) lines.push(...indexClauses(def))
+  const tableOpts = ['ENGINE=InnoDB']
+  if (def.charset) tableOpts.push(`DEFAULT CHARSET=${flavor.charsetName(def.charset)}`)
+  if (def.collation) tableOpts.push(`COLLATE=${def.collation}`)
+  if (def.comment) tableOpts.push(`COMMENT=${quoteString(def.comment)}`)
+  return `CREATE TABLE ${quoteId(name)} (\n  ${lines.join(',\n  ')}\n) ${tableOpts.join(' ')}`
+}
+
+function indexClauses(def: TableDef): string[] {
+  return [`UNIQUE KEY ${quoteId(ROW_ID_INDEX)} (${quoteId(ROW_ID_COLUMN)})`, ...def.indexes.map(renderIndex)]
+}
+
+/**
+ * The ALTER TABLE adding the indexes a `deferIndexes` CREATE TABLE left out, or null when `existing`
+ * (index names the table has) already holds them all.
+ */
+export function renderAddIndexes(
+  def: TableDef,
+  name: string,
+  existing: ReadonlySet<string> = new Set(),
+): string | null {
+  const missing = indexClauses(def).filter((_c, i) => {
+    const idxName = i === 0 ? ROW_ID_INDEX : def.indexes[i - 1]!.name
+    return !existing.has(idxName)
+  })
+  return missing.length ? `ALTER TABLE ${quoteId(name)} ${missing.map((c) => `ADD ${c}`).join(', ')}` : null
+}
+
+/**
+ * The ALTER TABLE that applies a table's schema changes to the target: one statement, so the table is
+ * rebuilt at most once. Columns are added in source order, each AFTER its source predecessor (which exists
+ * or is added earlier in the same statement). Only ADD COLUMN and MODIFY COLUMN: nothing is ever dropped.
+ * `incompatible` changes render nothing: the caller refuses them before. Empty when there is nothing to do.
+ */
+export function renderAlter(table: string, changes: readonly SchemaChange[], flavor: Flavor): string[] {
+  const clauses: string[] = []
+  const modified = new Set<string>()
+  const modify = (c: ColumnDef) => {
+    // A widen and a relax of one column carry the same final definition: MODIFY it once.
+    if (modified.has(c.name.toLowerCase())) return
+    modified.add(c.name.toLowerCase())
+    clauses.push(`MODIFY COLUMN ${renderColumn(c, flavor)}`)
+  }
+  for (const change of changes) {
+    switch (change.kind) {
+      case 'add_column':
+        clauses.push(
+          `ADD COLUMN ${renderColumn(change.column, flavor)} ${change.after === null ? 'FIRST' : `AFTER ${quoteId(change.after)}`}`,
+        )
+        break
+      case 'widen_column':
+      case 'relax_nullability':
+      case 'keep_dropped_column':
+        modify(change.column)
+        break
+      case 'incompatible':
+        break
+      default:
+        assertNever(change)
+    }
+  }
+  if (clauses.length === 0) return []
+  return [`ALTER TABLE ${quoteId(table)}\n  ${clauses.join(',\n  ')}`]
 }
