@@ -1,0 +1,199 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+/**
+ * Prometheus metrics of a scheduled dbsync process. Names are part of what users alert on
+ * (examples/prometheus/alerts.yml), so treat them as a contract. observe/ is the floor every folder may
+ * import, so the shapes below are structural and owe nothing to sync/.
+ */
+
+/** Every metric this module registers besides prom-client's default process metrics. */
+export const METRIC_NAMES = [
+  'dbsync_runs_total',
+  'dbsync_run_duration_seconds',
+  'dbsync_rows_total',
+  'dbsync_last_success_timestamp_seconds',
+  'dbsync_replication_lag_seconds',
+  'dbsync_pool_connections',
+  'dbsync_consecutive_failures',
+  'dbsync_ticks_skipped_total',
+] as const
+
+export type RunStatusLabel = 'ok' | 'failed' | 'interrupted' | 'locked'
+export type SkipReason = 'running' | 'backoff'
+
+/** One side's pool, sampled at scrape time. */
+export interface PoolSample {
+  side: 'source' | 'target'
+  inUse: number
+  idle: number
+  waiting: number
+}
+
+/** What metrics need from a table's result (a subset of sync/job.ts TableResult). */
+export interface TableOutcome {
+  table: string
+  status: 'ok' | 'failed' | 'interrupted'
+  rowsRead: number
+  inserted: number
+  updated: number
+  deleted: number
+  unchanged: number
+  lastCursor?: string | null
+}
+
+export interface Metrics {
+  registry: Registry
+  runStarted(): void
+  runFinished(status: RunStatusLabel, seconds: number): void
+  /** Rows of one committed batch, as the run goes (operation="read"). */
+  rowsRead(table: string, rows: number): void
+  tableFinished(result: TableOutcome, now?: number): void
+  tickSkipped(reason: SkipReason): void
+  setConsecutiveFailures(n: number): void
+  /** Where pool gauges come from; read on each scrape so they are live. */
+  setPoolSource(source: () => PoolSample[]): void
+}
+
+export interface MetricsOptions {
+  pipeline: string
+  /** process_* and nodejs_* metrics; off in unit tests that create many registries. */
+  defaultMetrics?: boolean
+  now?: () => number
+}
+
+// Runs take from seconds (a few changed rows) to hours (a first full copy).
+const DURATION_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 10800]
+
+/** A registry of its own (not prom-client's global one), so tests and library users can hold several. */
+export function createMetrics(opts: MetricsOptions): Metrics {
+  const now = opts.now ?? Date.now
+  const registry = new Registry()
+  // Pipeline names are [A-Za-z0-9_-]+ and never secret; the label tells apart several dbsync processes.
+  registry.setDefaultLabels({ pipeline: opts.pipeline })
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
+
+  const runs = new Counter({
+    name: 'dbsync_runs_total',
+    help: 'Runs by outcome: ok, failed (a table failed or the run could not start), interrupted, locked (another process held the pipeline lock)',
+    labelNames: ['status'],
+    registers: [registry],
+  })
+  for (const s of ['ok', 'failed', 'interrupted', 'locked']) runs.inc({ status: s }, 0)
+  const duration = new Histogram({
+    name: 'dbsync_run_duration_seconds',
+    help: 'Duration of finished runs',
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  })
+  const rows = new Counter({
+    name: 'dbsync_rows_total',
+    help: 'Rows synced by table and operation (read, inserted, updated, unchanged, deleted)',
+    labelNames: ['table', 'operation'],
+    registers: [registry],
+  })
+  const lastSuccess = new Gauge({
+    name: 'dbsync_last_success_timestamp_seconds',
+    help: 'Unix time at which the table last synced successfully',
+    labelNames: ['table'],
+    registers: [registry],
+  })
+  // Newest synced cursor per table, as epoch ms; the gauge turns it into an age at scrape time, so the lag
+  // keeps growing between runs (and while runs fail) instead of freezing at the last run's value.
+  const newestCursor = new Map<string, number>()
+  new Gauge({
+    name: 'dbsync_replication_lag_seconds',
+    help: 'Now minus the newest cursor value synced, for tables with a date/time cursor (read as UTC)',
+    labelNames: ['table'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [table, ms] of newestCursor) this.set({ table }, Math.max(0, (now() - ms) / 1000))
+    },
+  })
+  let poolSource: () => PoolSample[] = () => []
+  new Gauge({
+    name: 'dbsync_pool_connections',
+    help: 'Connections of each side pool: in_use (checked out), idle (open, free), waiting (requests queued for a connection)',
+    labelNames: ['side', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const p of poolSource()) {
+        this.set({ side: p.side, state: 'in_use' }, p.inUse)
+        this.set({ side: p.side, state: 'idle' }, p.idle)
+        this.set({ side: p.side, state: 'waiting' }, p.waiting)
+      }
+    },
+  })
+  const failures = new Gauge({
+    name: 'dbsync_consecutive_failures',
+    help: 'Failed runs since the last successful one',
+    registers: [registry],
+  })
+  failures.set(0)
+  const skipped = new Counter({
+    name: 'dbsync_ticks_skipped_total',
+    help: 'Schedule ticks that started no run: running (the previous run was still going) or backoff (after failures)',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  for (const r of ['running', 'backoff']) skipped.inc({ reason: r }, 0)
+
+  // Rows already counted from progress events in the current run, so the table's final count only adds
+  // what progress did not report (e.g. rows of an interrupted batch path).
+  let readSeen = new Map<string, number>()
+
+  return {
+    registry,
+    runStarted() {
+      readSeen = new Map()
+    },
+    runFinished(status, seconds) {
+      runs.inc({ status })
+      if (status !== 'locked') duration.observe(seconds)
+    },
+    rowsRead(table, n) {
+      if (n <= 0) return
+      rows.inc({ table, operation: 'read' }, n)
+      readSeen.set(table, (readSeen.get(table) ?? 0) + n)
+    },
+    tableFinished(r, at = now()) {
+      const missing = r.rowsRead - (readSeen.get(r.table) ?? 0)
+      if (missing > 0) rows.inc({ table: r.table, operation: 'read' }, missing)
+      readSeen.set(r.table, Math.max(r.rowsRead, readSeen.get(r.table) ?? 0))
+      // Zero increments still create the series, so dashboards see every table from its first run.
+      rows.inc({ table: r.table, operation: 'inserted' }, r.inserted)
+      rows.inc({ table: r.table, operation: 'updated' }, r.updated)
+      rows.inc({ table: r.table, operation: 'unchanged' }, r.unchanged)
+      rows.inc({ table: r.table, operation: 'deleted' }, r.deleted)
+      if (r.status === 'ok') lastSuccess.set({ table: r.table }, Math.floor(at / 1000))
+      const ms = r.lastCursor ? cursorEpochMs(r.lastCursor) : undefined
+      if (ms !== undefined) newestCursor.set(r.table, ms)
+    },
+    tickSkipped(reason) {
+      skipped.inc({ reason })
+    },
+    setConsecutiveFailures(n) {
+      failures.set(n)
+    },
+    setPoolSource(source) {
+      poolSource = source
+    },
+  }
+}
+
+const TEMPORAL_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?)?$/
+
+/**
+ * Epoch ms of a cursor value written as MySQL prints DATE/DATETIME/TIMESTAMP, or undefined for other
+ * cursors (integers, text) and for zero or invalid dates. The value is read as UTC: TIMESTAMP cursors are
+ * (the session time zone is UTC); a DATETIME cursor filled in another zone is off by that zone's offset.
+ */
+export function cursorEpochMs(value: string): number | undefined {
+  const m = TEMPORAL_RE.exec(value)
+  if (!m) return undefined
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => Number(x ?? 0)) as number[]
+  if (!y || !mo || !d || mo > 12 || d > 31) return undefined
+  const frac = m[7] ? Number(m[7]) * 1000 : 0
+  return Date.UTC(y, mo - 1, d, h, mi, s) + Math.floor(frac)
+}

@@ -1,0 +1,181 @@
+import type { Pool as CorePool } from 'mysql2'
+import type { Pipeline } from '../config/types.js'
+import type { Db } from '../db/connect.js'
+import { DbsyncError, errorMessage, LockError } from '../errors.js'
+import type { Logger } from '../observe/log.js'
+import type { Metrics, PoolSample } from '../observe/metrics.js'
+import { connectPair, type RunResult, runSync, type SyncEvents } from '../sync/run.js'
+
+/**
+ * Connection counts of a pool. mysql2 has no public API for them, so this is the one place that reads the
+ * core pool's internals (lib/base/pool.js, mysql2 3.x); if they move, the gauges read 0 instead of failing.
+ */
+export function poolStats(db: Db): Omit<PoolSample, 'side'> {
+  const core = db.pool.pool as CorePool & {
+    _allConnections?: { length: number }
+    _freeConnections?: { length: number }
+    _connectionQueue?: { length: number }
+  }
+  const all = core._allConnections?.length ?? 0
+  const idle = core._freeConnections?.length ?? 0
+  return { inUse: Math.max(0, all - idle), idle, waiting: core._connectionQueue?.length ?? 0 }
+}
+
+/** Destroy every connection of a pool at once: queries in flight fail, which frees a stuck run. */
+function destroyPool(db: Db): void {
+  const core = db.pool.pool as CorePool & { _allConnections?: { toArray?(): Array<{ destroy(): void }> } }
+  for (const conn of core._allConnections?.toArray?.() ?? []) conn.destroy()
+  void db.close()
+}
+
+export interface RunRequest {
+  signal: AbortSignal
+  loadId: string
+  events: SyncEvents
+  fullRefresh: boolean
+}
+
+/**
+ * Runs the pipeline again and again on one pair of pools. The pools stay open between runs (mysql2
+ * replaces dead connections on its own), and are dropped after a run that threw, so the next run
+ * reconnects from scratch; a ConnectError leaves no pair behind, so the next tick simply tries again.
+ */
+export class PairRunner {
+  private pair: { source: Db; target: Db } | undefined
+
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly only?: string[],
+    private readonly concurrency?: number,
+  ) {}
+
+  async run(req: RunRequest): Promise<RunResult> {
+    this.pair ??= await connectPair(this.pipeline)
+    try {
+      return await runSync({
+        pipeline: this.pipeline,
+        pair: this.pair,
+        loadId: req.loadId,
+        signal: req.signal,
+        events: req.events,
+        fullRefresh: req.fullRefresh,
+        ...(this.only ? { only: this.only } : {}),
+        ...(this.concurrency ? { concurrency: this.concurrency } : {}),
+      })
+    } catch (err) {
+      // Another process holding the lock says nothing about our connections.
+      if (!(err instanceof LockError)) await this.close()
+      throw err
+    }
+  }
+
+  pools(): PoolSample[] {
+    if (!this.pair) return []
+    return [
+      { side: 'source', ...poolStats(this.pair.source) },
+      { side: 'target', ...poolStats(this.pair.target) },
+    ]
+  }
+
+  async close(): Promise<void> {
+    const pair = this.pair
+    this.pair = undefined
+    if (pair) await Promise.all([pair.source.close(), pair.target.close()])
+  }
+
+  /** At the shutdown deadline: kill the connections so nothing keeps the process alive. */
+  destroy(): void {
+    const pair = this.pair
+    this.pair = undefined
+    if (pair) {
+      destroyPool(pair.source)
+      destroyPool(pair.target)
+    }
+  }
+}
+
+/** Fields for a thrown error: message, hint and the server's code, whatever layer wrapped it. */
+export function errorFields(err: unknown): Record<string, unknown> {
+  const e = err as {
+    code?: unknown
+    errno?: unknown
+    sqlState?: unknown
+    cause?: { code?: unknown; errno?: unknown }
+  }
+  const code = e?.code ?? e?.cause?.code
+  const errno = e?.errno ?? e?.cause?.errno
+  return {
+    error: errorMessage(err),
+    ...(err instanceof DbsyncError && err.hint ? { hint: err.hint } : {}),
+    ...(err instanceof DbsyncError ? { exit_code: err.exitCode } : {}),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof errno === 'number' ? { errno } : {}),
+    ...(typeof e?.sqlState === 'string' ? { sql_state: e.sqlState } : {}),
+  }
+}
+
+/**
+ * Log lines (and metrics, when given) for one run's table events. `logger` carries pipeline and run;
+ * each line adds table and event, so a run can be followed with `jq 'select(.run == "...")'`.
+ */
+export function runEvents(
+  logger: Logger,
+  metrics?: Metrics,
+  after?: Pick<SyncEvents, 'tableEnd'>,
+): SyncEvents {
+  return {
+    tableStart: (t) =>
+      logger.info(
+        { event: 'table_start', table: t.name, strategy: t.strategy },
+        `${t.name}: start (${t.strategy})`,
+      ),
+    progress: (table, rows) => metrics?.rowsRead(table, rows),
+    tableRetry: (table, attempt, delayMs, err) =>
+      logger.warn(
+        { event: 'table_retry', table, attempt, delay_ms: delayMs, ...errorFields(err) },
+        `${table}: transient error, retrying in ${delayMs} ms: ${errorMessage(err)}`,
+      ),
+    tableEnd: (r) => {
+      const fields = {
+        event: 'table_end',
+        table: r.table,
+        status: r.status,
+        strategy: r.strategy,
+        rows: r.rowsRead,
+        inserted: r.inserted,
+        updated: r.updated,
+        unchanged: r.unchanged,
+        deleted: r.deleted,
+        seconds: r.seconds,
+        schema_changes: r.schemaChanges,
+      }
+      const changes = r.schemaChanges.length ? ` (${r.schemaChanges.join('; ')})` : ''
+      if (r.status === 'failed') logger.error({ ...fields, error: r.error }, `${r.table}: failed: ${r.error}`)
+      else
+        logger.info(
+          fields,
+          `${r.table}: ${r.status}, ${r.rowsRead} rows in ${r.seconds.toFixed(1)} s${changes}`,
+        )
+      for (const w of r.warnings)
+        logger.warn({ event: 'table_warning', table: r.table, warning: w }, `${r.table}: ${w}`)
+      metrics?.tableFinished(r)
+      after?.tableEnd?.(r)
+    },
+  }
+}
+
+/** The run_end line: status, totals and the failed tables. */
+export function logRunEnd(logger: Logger, r: RunResult): void {
+  const failed = r.tables.filter((t) => t.status === 'failed')
+  const fields = {
+    event: 'run_end',
+    status: r.status,
+    seconds: r.seconds,
+    tables: r.tables.length,
+    rows: r.tables.reduce((n, t) => n + t.rowsRead, 0),
+    ...(failed.length ? { failed_tables: failed.map((t) => t.table) } : {}),
+  }
+  const msg = `run ${r.loadId}: ${r.status}, ${r.tables.length} tables, ${fields.rows} rows in ${r.seconds.toFixed(1)} s`
+  if (r.status === 'failed') logger.error(fields, msg)
+  else logger.info(fields, msg)
+}

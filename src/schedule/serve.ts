@@ -1,0 +1,117 @@
+import type { Pipeline } from '../config/types.js'
+import { log } from '../observe/log.js'
+import { createMetrics } from '../observe/metrics.js'
+import { Notifier } from '../observe/notify.js'
+import type { RunResult } from '../sync/run.js'
+import { type HealthServer, startHealthServer } from './health.js'
+import { Scheduler } from './loop.js'
+import { PairRunner } from './runner.js'
+import type { ScheduleSpec } from './spec.js'
+
+/**
+ * How long the CLI lets the process end by itself after shutdown before it exits anyway: a run abandoned
+ * at the deadline may still be unwinding on its destroyed connections, and that must not stretch the bound.
+ */
+export const EXIT_GRACE_MS = 250
+
+export interface ScheduledOptions {
+  pipeline: Pipeline
+  spec: ScheduleSpec
+  /** --health-port / health: in the file; no HTTP server without it. */
+  health?: { port: number; host: string }
+  only?: string[]
+  fullRefresh?: boolean
+  concurrency?: number
+  /** Where signals come from; `process` outside tests. */
+  signals?: NodeJS.EventEmitter
+}
+
+/**
+ * Run the pipeline on its schedule until SIGTERM or SIGINT, then shut down gracefully:
+ * stop ticking, abort the running run (its current batches commit, it records itself "interrupted"),
+ * close the pools and the HTTP server, all within pipeline.shutdownTimeoutMs. A second signal ends the
+ * process at once by re-raising it (exit 130/143): every batch commits with its position, so the state
+ * is consistent whatever moment that lands on.
+ * Returns the last run's result.
+ */
+export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | undefined> {
+  const { pipeline } = opts
+  const logger = log().child({ pipeline: pipeline.name })
+  const metrics = createMetrics({ pipeline: pipeline.name })
+  const runner = new PairRunner(pipeline, opts.only, opts.concurrency)
+  metrics.setPoolSource(() => runner.pools())
+  const notifier = pipeline.notify ? new Notifier(pipeline.notify, { logger }) : undefined
+  const scheduler = new Scheduler({
+    pipeline: pipeline.name,
+    spec: opts.spec,
+    run: (req) => runner.run(req),
+    metrics,
+    ...(notifier ? { notifier } : {}),
+    logger,
+    fullRefreshFirst: Boolean(opts.fullRefresh),
+  })
+  let health: HealthServer | undefined
+  if (opts.health) {
+    health = await startHealthServer({
+      host: opts.health.host,
+      port: opts.health.port,
+      status: () => scheduler.snapshot(),
+      registry: metrics.registry,
+      logger,
+    })
+  }
+
+  const signals = opts.signals ?? process
+  let stopped!: () => void
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve
+  })
+  let received = 0
+  const onSignal = (sig: NodeJS.Signals) => {
+    received++
+    if (received > 1) {
+      logger.warn({ event: 'shutdown_forced', signal: sig }, `${sig} again: exiting now`)
+      signals.off('SIGTERM', onSignal)
+      signals.off('SIGINT', onSignal)
+      // With our handlers gone the signal's default action applies: the shell sees 128 + signal number.
+      process.kill(process.pid, sig)
+      return
+    }
+    void shutdown(sig).finally(stopped)
+  }
+
+  const shutdown = async (sig: NodeJS.Signals) => {
+    const bound = pipeline.shutdownTimeoutMs
+    // Keep a quarter of the bound (at most 2 s) for what follows the run: closing its connections if it
+    // is stuck, pending webhooks, the pools, the HTTP server, and the CLI's exit watchdog (EXIT_GRACE_MS).
+    const reserve = Math.min(2_000, Math.floor(bound / 4))
+    logger.info(
+      { event: 'shutdown', signal: sig, timeout_ms: bound },
+      `${sig}: stopping; the running tables finish their current batch (at most ${bound / 1000} s)`,
+    )
+    const clean = await scheduler.stop(bound - reserve)
+    if (!clean) {
+      logger.warn(
+        { event: 'shutdown_timeout', timeout_ms: bound },
+        'the run did not stop in time: closing its connections',
+      )
+      runner.destroy()
+      await scheduler.settle(reserve / 4)
+    }
+    await notifier?.flush(reserve / 4)
+    await runner.close()
+    await health?.close()
+    logger.info({ event: 'shutdown_done', clean }, 'stopped')
+  }
+
+  signals.on('SIGTERM', onSignal)
+  signals.on('SIGINT', onSignal)
+  try {
+    scheduler.start()
+    await done
+  } finally {
+    signals.off('SIGTERM', onSignal)
+    signals.off('SIGINT', onSignal)
+  }
+  return scheduler.lastResult
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import {
+  createMetrics,
+  cursorEpochMs,
+  METRIC_NAMES,
+  type TableOutcome,
+} from '../../../src/observe/metrics.js'
+
+const NOW = Date.parse('2025-06-01T12:00:00Z')
+
+function outcome(over: Partial<TableOutcome> = {}): TableOutcome {
+  return {
+    table: 'orders',
+    status: 'ok',
+    rowsRead: 10,
+    inserted: 6,
+    updated: 4,
+    deleted: 0,
+    unchanged: 0,
+    ...over,
+  }
+}
+
+describe('metrics', () => {
+  it('registers every documented metric, plus the default process metrics', async () => {
+    const m = createMetrics({ pipeline: 'shop' })
+    const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name)
+    for (const n of METRIC_NAMES) expect(names).toContain(n)
+    expect(names).toContain('process_cpu_user_seconds_total')
+  })
+
+  it('counts rows by table and operation, without counting progress twice', async () => {
+    const m = createMetrics({ pipeline: 'shop', defaultMetrics: false, now: () => NOW })
+    m.runStarted()
+    m.rowsRead('orders', 6)
+    m.tableFinished(outcome())
+    const text = await m.registry.metrics()
+    expect(text).toContain('dbsync_rows_total{table="orders",operation="read",pipeline="shop"} 10')
+    expect(text).toContain('dbsync_rows_total{table="orders",operation="inserted",pipeline="shop"} 6')
+    expect(text).toContain('dbsync_rows_total{table="orders",operation="updated",pipeline="shop"} 4')
+    expect(text).toContain(
+      `dbsync_last_success_timestamp_seconds{table="orders",pipeline="shop"} ${NOW / 1000}`,
+    )
+  })
+
+  it('keeps the last success time of a table that failed since', async () => {
+    const m = createMetrics({ pipeline: 'shop', defaultMetrics: false })
+    m.tableFinished(outcome(), NOW)
+    m.tableFinished(outcome({ status: 'failed' }), NOW + 60_000)
+    expect(await m.registry.metrics()).toContain(
+      `dbsync_last_success_timestamp_seconds{table="orders",pipeline="shop"} ${NOW / 1000}`,
+    )
+  })
+
+  it('reports lag as now minus the newest synced cursor, growing between runs', async () => {
+    let now = NOW
+    const m = createMetrics({ pipeline: 'shop', defaultMetrics: false, now: () => now })
+    m.tableFinished(outcome({ lastCursor: '2025-06-01 11:59:30.000000' }))
+    m.tableFinished(outcome({ table: 'counters', lastCursor: '12345' }))
+    expect(await m.registry.metrics()).toContain(
+      'dbsync_replication_lag_seconds{table="orders",pipeline="shop"} 30',
+    )
+    now += 60_000
+    const text = await m.registry.metrics()
+    expect(text).toContain('dbsync_replication_lag_seconds{table="orders",pipeline="shop"} 90')
+    expect(text).not.toContain('dbsync_replication_lag_seconds{table="counters"')
+  })
+
+  it('reads pool gauges on each scrape', async () => {
+    const m = createMetrics({ pipeline: 'shop', defaultMetrics: false })
+    let waiting = 0
+    m.setPoolSource(() => [
+      { side: 'source', inUse: 2, idle: 1, waiting },
+      { side: 'target', inUse: 0, idle: 3, waiting: 0 },
+    ])
+    expect(await m.registry.metrics()).toContain(
+      'dbsync_pool_connections{side="source",state="waiting",pipeline="shop"} 0',
+    )
+    waiting = 5
+    const text = await m.registry.metrics()
+    expect(text).toContain('dbsync_pool_connections{side="source",state="in_use",pipeline="shop"} 2')
+    expect(text).toContain('dbsync_pool_connections{side="source",state="waiting",pipeline="shop"} 5')
+    expect(text).toContain('dbsync_pool_connections{side="target",state="idle",pipeline="shop"} 3')
+  })
+
+  it('counts runs by status and observes their duration', async () => {
+    const m = createMetrics({ pipeline: 'shop', defaultMetrics: false })
+    m.runFinished('ok', 3)
+    m.runFinished('failed', 1)
+    m.runFinished('locked', 0)
+    const text = await m.registry.metrics()
+    expect(text).toContain('dbsync_runs_total{status="ok",pipeline="shop"} 1')
+    expect(text).toContain('dbsync_runs_total{status="interrupted",pipeline="shop"} 0')
+    expect(text).toContain('dbsync_run_duration_seconds_count{pipeline="shop"} 2')
+  })
+})
+
+describe('cursorEpochMs', () => {
+  it.each([
+    ['2025-06-01 12:00:00', Date.parse('2025-06-01T12:00:00Z')],
+    ['2025-06-01 12:00:00.250000', Date.parse('2025-06-01T12:00:00.250Z')],
+    ['2025-06-01', Date.parse('2025-06-01T00:00:00Z')],
+  ])('reads %s as UTC', (text, ms) => {
+    expect(cursorEpochMs(text)).toBe(ms)
+  })
+
+  it.each(['12345', '0000-00-00 00:00:00', 'abc', '2025-13-01'])('ignores %s', (text) => {
+    expect(cursorEpochMs(text)).toBeUndefined()
+  })
+})
