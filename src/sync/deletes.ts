@@ -1,0 +1,107 @@
+import type { ResultSetHeader } from 'mysql2'
+import pLimit from 'p-limit'
+import { log } from '../observe/log.js'
+import type { ColumnDef } from '../schema/table-def.js'
+import { type ChunkConns, compareByKey } from '../validate/checksum.js'
+import { deleteKeysSql, type KeyTerm, keysPresentSql, keyTerms } from '../validate/checksum-sql.js'
+import type { RowShape, TableJob } from './job.js'
+
+/** Keys per DELETE, each its own transaction: short locks, a bounded statement. */
+export const DELETE_BATCH = 1000
+const CHUNK_ROWS = 10_000
+const LEAF_ROWS = 500
+/** Chunks compared at once per table; run.ts already syncs several tables at once. */
+const WORKERS = 2
+
+/**
+ * `deletes: detect`: remove target rows whose primary key no longer exists in the source.
+ *
+ * The same chunked comparison as `validate --data` (validate/checksum.ts), over the key columns only:
+ * per key range a COUNT and a hash of the keys on each server, drilling into the ranges that differ. Target
+ * keys the source lacks arrive a page at a time and are deleted in batches, so no list of all keys is ever
+ * held. Runs after the table's incremental sync, under the run lock: nothing else writes the target, so
+ * it is read outside a snapshot and deleted from through the same connection.
+ * Returns the number of rows deleted.
+ */
+export async function detectDeletes(job: TableJob, shape: RowShape): Promise<number> {
+  const table = job.config.name
+  const keyCols = shape.keyCodecs.map(
+    (c) => job.sourceDef.columns.find((x) => x.name === c.name) as ColumnDef,
+  )
+  const keys = { source: keyTerms(keyCols, job.source.flavor), target: keyTerms(keyCols, job.target.flavor) }
+  let deleted = 0
+  const totals = await compareByKey(
+    job.source,
+    job.target,
+    {
+      table,
+      columns: keyCols,
+      keys,
+      pending: null,
+      chunkRows: CHUNK_ROWS,
+      leafRows: LEAF_ROWS,
+      limit: pLimit(WORKERS),
+      targetSnapshot: false,
+      signal: job.signal,
+    },
+    {
+      extra: async (_chunk, list, conns) => {
+        for (let i = 0; i < list.length; i += DELETE_BATCH) {
+          deleted += await deleteAbsent(table, keys, list.slice(i, i + DELETE_BATCH), conns)
+        }
+      },
+    },
+  )
+  log().debug(
+    {
+      event: 'deletes_checked',
+      table,
+      chunks: totals.chunks,
+      differing_chunks: totals.differingChunks,
+      deleted,
+    },
+    `${table}: ${totals.chunks} key ranges compared, ${deleted} rows deleted`,
+  )
+  return deleted
+}
+
+/**
+ * Delete target keys the source does not hold. The leaf matched keys by their bytes; the source is asked
+ * again with its own equality first, so a key the server treats as equal (another case under a _ci
+ * collation, trailing spaces) is never deleted.
+ */
+async function deleteAbsent(
+  table: string,
+  keys: { source: KeyTerm[]; target: KeyTerm[] },
+  candidates: Buffer[][],
+  conns: ChunkConns,
+): Promise<number> {
+  let doomed = candidates
+  const [present] = await conns.source.query({
+    sql: keysPresentSql(table, keys.source, candidates),
+    typeCast: false,
+    rowsAsArray: true,
+  })
+  if ((present as unknown[]).length > 0) {
+    // Rare: find out key by key which candidates the source holds under its collation.
+    doomed = []
+    for (const key of candidates) {
+      const [rows] = await conns.source.query({
+        sql: `${keysPresentSql(table, keys.source, [key])} LIMIT 1`,
+        rowsAsArray: true,
+      })
+      if ((rows as unknown[]).length === 0) doomed.push(key)
+    }
+  }
+  if (doomed.length === 0) return 0
+  const conn = conns.target
+  await conn.query('START TRANSACTION')
+  try {
+    const [res] = await conn.query(deleteKeysSql(table, keys.target, doomed))
+    await conn.query('COMMIT')
+    return (res as ResultSetHeader).affectedRows
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined)
+    throw err
+  }
+}

@@ -1,0 +1,187 @@
+import type { Flavor } from '../db/flavor.js'
+import { quoteId } from '../db/quote.js'
+import { assertNever } from '../errors.js'
+import type { ColumnDef } from '../schema/table-def.js'
+import { codecKind, columnCodec } from '../sync/codec.js'
+
+/*
+ * The SQL text of the chunked comparison (checksum.ts runs it). Every expression here runs unchanged on
+ * MySQL 5.7/8 and MariaDB: SHA1, HEX, CAST, CONV, CONCAT_WS and SUM behave the same on all of them.
+ */
+
+/** A primary-key column as one side reads and compares it. */
+export interface KeyTerm {
+  name: string
+  /** In ORDER BY and in range conditions: the bare column, so the server walks the primary key. */
+  expr: string
+  /** Reads the value exactly (text through CAST AS BINARY), matching `literal`. */
+  select: string
+  literal(value: Buffer): string
+}
+
+/** Key terms of one side; literals use that side's spelling of character-set names. */
+export function keyTerms(columns: ColumnDef[], flavor: Flavor): KeyTerm[] {
+  return columns.map((c) => {
+    const codec = columnCodec(c, flavor)
+    return {
+      name: c.name,
+      expr: quoteId(c.name),
+      select: codec.select,
+      literal: (v: Buffer) => codec.literal(v),
+    }
+  })
+}
+
+/**
+ * An exact, short text image of a column's value, the same on both servers for the same stored value:
+ * numbers as their decimal text (HEX would truncate DECIMAL to an integer), FLOAT widened to DOUBLE first
+ * (FLOAT prints with six digits), temporal values as their text at the column's precision (the session is
+ * UTC on both sides, db/connect.ts), BIT as HEX of its bits, and strings, binary, JSON and spatial values
+ * as SHA1 of their bytes: HEX of a 20 MB BLOB would pass max_allowed_packet, where string functions return
+ * NULL, and SHA1 is markedly faster than MD5 on MariaDB.
+ */
+export function columnImage(c: Pick<ColumnDef, 'name' | 'dataType' | 'charset'>): string {
+  const q = quoteId(c.name)
+  const kind = codecKind(c)
+  switch (kind) {
+    case 'number':
+    case 'temporal':
+      return `CAST(${q} AS CHAR)`
+    case 'float':
+      return `CAST(${q} * 1e0 AS CHAR)`
+    case 'bit':
+      return `HEX(${q})`
+    case 'binary':
+    case 'text':
+    case 'geometry':
+    case 'utf8':
+      return `SHA1(${q})`
+    default:
+      return assertNever(kind)
+  }
+}
+
+/**
+ * SHA1 of a row's images joined by '#' (no image contains it). CONCAT_WS skips NULLs, so a trailing flag
+ * per column ('1' for NULL) keeps NULL apart from '' and says which column was NULL.
+ */
+export function rowDigest(columns: ColumnDef[]): string {
+  const images = columns.map(columnImage)
+  const flags = columns.map((c) => `ISNULL(${quoteId(c.name)})`)
+  return `SHA1(CONCAT_WS('#', ${[...images, `CONCAT(${flags.join(', ')})`].join(', ')}))`
+}
+
+/**
+ * The chunk hash: the SUM of each row's first 64 digest bits. A sum, not BIT_XOR, so two equal rows do not
+ * cancel out (tables without a key may hold duplicates), and so the hash of one half of a range is the
+ * whole minus the other half: bisecting costs one query per side per level. A changed row escapes with
+ * odds of 2^-64.
+ */
+export function digestSum(columns: ColumnDef[]): string {
+  return `COALESCE(SUM(CAST(CONV(SUBSTRING(${rowDigest(columns)}, 1, 16), 16, 10) AS UNSIGNED)), 0)`
+}
+
+/** A key range `(lo, hi]`; null ends are open. Boundaries are raw key values read from the source. */
+export interface KeyRange {
+  lo: Buffer[] | null
+  hi: Buffer[] | null
+}
+
+/** `(a, b) > (x, y)` spelled out, so both servers' range optimizers use the primary key. */
+export function keysAfter(keys: KeyTerm[], values: Buffer[]): string {
+  return nest(keys, values, '>', '>')
+}
+
+/** `(a, b) <= (x, y)` spelled out. */
+export function keysAtMost(keys: KeyTerm[], values: Buffer[]): string {
+  return nest(keys, values, '<', '<=')
+}
+
+function nest(keys: KeyTerm[], values: Buffer[], strict: string, last: string): string {
+  let inner = ''
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const { expr, literal } = keys[i]!
+    const lit = literal(values[i]!)
+    inner = inner ? `(${expr} ${strict} ${lit} OR (${expr} = ${lit} AND ${inner}))` : `${expr} ${last} ${lit}`
+  }
+  return inner
+}
+
+/** The WHERE conditions of a range. */
+export function rangeWhere(keys: KeyTerm[], r: KeyRange): string[] {
+  const out: string[] = []
+  if (r.lo) out.push(keysAfter(keys, r.lo))
+  if (r.hi) out.push(keysAtMost(keys, r.hi))
+  return out
+}
+
+function where(conds: string[]): string {
+  return conds.length ? ` WHERE ${conds.join(' AND ')}` : ''
+}
+
+/**
+ * Count, hash and (on the source, when some rows are not judged) the number of pending rows of a range.
+ * Returns one row: COUNT, SUM[, pending].
+ */
+export function chunkHashSql(
+  table: string,
+  columns: ColumnDef[],
+  conds: string[],
+  pending: string | null,
+): string {
+  const extra = pending ? `, COALESCE(SUM(${pending}), 0)` : ''
+  return `SELECT COUNT(*), ${digestSum(columns)}${extra} FROM ${quoteId(table)}${where(conds)}`
+}
+
+/**
+ * The key of the row at 0-based position `offset` of a range, in key order: a chunk's upper boundary
+ * (offset = chunk rows - 1 after the previous boundary) or a bisection point. The server walks at most
+ * `offset` index entries; only one key crosses the network.
+ */
+export function keyAtSql(table: string, keys: KeyTerm[], conds: string[], offset: number): string {
+  const order = keys.map((k) => k.expr).join(', ')
+  return `SELECT ${keys.map((k) => k.select).join(', ')} FROM ${quoteId(table)}${where(conds)} ORDER BY ${order} LIMIT 1 OFFSET ${offset}`
+}
+
+/**
+ * Rows of a small range for the row-level comparison: key values, then each column's image, then (when
+ * `pending` is given) 1 for a pending row. `limit` pages through a large range (the target may hold many
+ * rows where the source holds few).
+ */
+export function rowImagesSql(
+  table: string,
+  keys: KeyTerm[],
+  columns: ColumnDef[],
+  conds: string[],
+  pending: string | null,
+  limit: number | null,
+): string {
+  const select = [...keys.map((k) => k.select), ...columns.map(columnImage)]
+  if (pending) select.push(`COALESCE(${pending}, 0)`)
+  const order = keys.map((k) => k.expr).join(', ')
+  return (
+    `SELECT ${select.join(', ')} FROM ${quoteId(table)}${where(conds)} ORDER BY ${order}` +
+    (limit === null ? '' : ` LIMIT ${limit}`)
+  )
+}
+
+/** `k IN (...)` for one key column, else `(a = x AND b = y) OR ...`: both optimizers make it a range. */
+export function keysIn(keys: KeyTerm[], values: Buffer[][]): string {
+  if (keys.length === 1) {
+    const k = keys[0]!
+    return `${k.expr} IN (${values.map((v) => k.literal(v[0]!)).join(', ')})`
+  }
+  return values
+    .map((v) => `(${keys.map((k, i) => `${k.expr} = ${k.literal(v[i]!)}`).join(' AND ')})`)
+    .join(' OR ')
+}
+
+/** Which of these keys a side holds (by the server's own equality, collation included). */
+export function keysPresentSql(table: string, keys: KeyTerm[], values: Buffer[][]): string {
+  return `SELECT ${keys.map((k) => k.select).join(', ')} FROM ${quoteId(table)} WHERE ${keysIn(keys, values)}`
+}
+
+/** Delete these keys. */
+export function deleteKeysSql(table: string, keys: KeyTerm[], values: Buffer[][]): string {
+  return `DELETE FROM ${quoteId(table)} WHERE ${keysIn(keys, values)}`
+}

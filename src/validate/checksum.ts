@@ -1,0 +1,279 @@
+import type { LimitFunction } from 'p-limit'
+import type { Db } from '../db/connect.js'
+import type { ColumnDef } from '../schema/table-def.js'
+import {
+  chunkHashSql,
+  type KeyRange,
+  type KeyTerm,
+  keyAtSql,
+  keysAfter,
+  rangeWhere,
+  rowImagesSql,
+} from './checksum-sql.js'
+import { type ChunkConns, closePair, openPair, type Raw, rawQuery } from './read-pair.js'
+
+export type { ChunkConns }
+
+/**
+ * The chunked comparison of one table on two servers, shared by `validate --data` and delete detection.
+ *
+ * Chunk boundaries are found by keyset reads of the source's primary key (one key crosses the network per
+ * chunk); each chunk's COUNT and hash are computed on each server. A chunk whose hashes differ is bisected
+ * at the source's median key, down to ranges of at most `leafRows` source rows, which are compared row by
+ * row. Memory holds at most one leaf of source rows and one page of target rows per running chunk, however
+ * big the table.
+ */
+
+/** COUNT, hash and pending rows of a key range on one side (pending is 0 on the target). */
+export interface RangeHash {
+  count: bigint
+  sum: bigint
+  pending: bigint
+}
+
+export interface CompareSpec {
+  table: string
+  /** Hashed and compared: every copied source column, or only the key for delete detection. */
+  columns: ColumnDef[]
+  keys: { source: KeyTerm[]; target: KeyTerm[] }
+  /** Source-side SQL condition of rows not judged (changed after the saved cursor); null: all are judged. */
+  pending: string | null
+  chunkRows: number
+  leafRows: number
+  /** Gates every query round; its concurrency also caps this table's chunks in flight. */
+  limit: LimitFunction
+  /** Read the target in a snapshot too (validate); off when the caller deletes through it. */
+  targetSnapshot: boolean
+  signal?: AbortSignal
+}
+
+/** What the comparison found, as it finds it; `chunk` is the chunk's index in key order. */
+export interface CompareEvents {
+  missing?(chunk: number, key: Buffer[], pending: boolean): void
+  differing?(chunk: number, key: Buffer[], columns: string[], pending: boolean): void
+  /** Target keys the source lacks, one call per page read; awaited before the next page. */
+  extra?(chunk: number, keys: Buffer[][], conns: ChunkConns): Promise<void> | void
+  /** Asked before drilling into a differing chunk; false leaves it undrilled (the report cap is reached). */
+  drill?(): boolean
+}
+
+export interface CompareTotals {
+  chunks: number
+  /** Chunks whose hashes differed (pending rows alone make a chunk differ). */
+  differingChunks: number
+  undrilledChunks: number
+  sourceRows: number
+  targetRows: number
+  pending: number
+}
+
+/** Target rows per page of a row-level comparison. */
+const TARGET_PAGE = 1000
+
+/** Compare a table that has a key, chunk by chunk. */
+export async function compareByKey(
+  source: Db,
+  target: Db,
+  spec: CompareSpec,
+  events: CompareEvents = {},
+): Promise<CompareTotals> {
+  const totals: CompareTotals = {
+    chunks: 0,
+    differingChunks: 0,
+    undrilledChunks: 0,
+    sourceRows: 0,
+    targetRows: 0,
+    pending: 0,
+  }
+  const inflight = new Set<Promise<void>>()
+  const failure: { err?: unknown } = {}
+  let lo: Buffer[] | null = null
+  for (let index = 0; !('err' in failure) && !spec.signal?.aborted; index++) {
+    const from: Buffer[] | null = lo
+    const hi: Buffer[] | null = await spec.limit(() => boundaryAfter(source, spec, from))
+    const task = spec
+      .limit(() => checkChunk(source, target, spec, { lo: from, hi }, index, totals, events))
+      .catch((err: unknown) => {
+        if (!('err' in failure)) failure.err = err
+      })
+    inflight.add(task)
+    void task.then(() => inflight.delete(task))
+    while (inflight.size >= spec.limit.concurrency) await Promise.race(inflight)
+    if (hi === null) break
+    lo = hi
+  }
+  await Promise.all(inflight)
+  if ('err' in failure) throw failure.err
+  return totals
+}
+
+/** COUNT and hash of a whole table on each side, for tables without a key. */
+export async function compareWhole(
+  source: Db,
+  target: Db,
+  table: string,
+  columns: ColumnDef[],
+): Promise<{ source: RangeHash; target: RangeHash }> {
+  const text = chunkHashSql(table, columns, [], null)
+  const [s, t] = await Promise.all([rawQuery(source.pool, text), rawQuery(target.pool, text)])
+  return { source: toHash(s[0], false), target: toHash(t[0], false) }
+}
+
+/** The next chunk's last key after `lo`, or null when fewer than chunkRows rows remain. */
+async function boundaryAfter(source: Db, spec: CompareSpec, lo: Buffer[] | null): Promise<Buffer[] | null> {
+  const keys = spec.keys.source
+  const rows = await rawQuery(
+    source.pool,
+    keyAtSql(spec.table, keys, lo ? [keysAfter(keys, lo)] : [], spec.chunkRows - 1),
+  )
+  return (rows[0] as Buffer[] | undefined) ?? null
+}
+
+async function checkChunk(
+  source: Db,
+  target: Db,
+  spec: CompareSpec,
+  range: KeyRange,
+  chunk: number,
+  totals: CompareTotals,
+  events: CompareEvents,
+): Promise<void> {
+  const conns = await openPair(source, target, spec.targetSnapshot)
+  let failed = true
+  try {
+    const reader = sqlReader(spec, conns, chunk, events)
+    const [s, t] = await Promise.all([reader.hash('source', range), reader.hash('target', range)])
+    totals.chunks++
+    totals.sourceRows += Number(s.count)
+    totals.targetRows += Number(t.count)
+    totals.pending += Number(s.pending)
+    if (!sameHash(s, t)) {
+      totals.differingChunks++
+      if (events.drill?.() ?? true) await bisect(reader, range, s, t, spec.leafRows)
+      else totals.undrilledChunks++
+    }
+    failed = false
+  } finally {
+    await closePair(conns, spec.targetSnapshot, failed)
+  }
+}
+
+/** What bisection needs from the servers: SQL here, arrays in the unit tests. */
+export interface RangeReader {
+  hash(side: 'source' | 'target', r: KeyRange): Promise<RangeHash>
+  /** The source key at 0-based position `offset` of the range, in key order. */
+  keyAt(r: KeyRange, offset: number): Promise<Buffer[]>
+  /** Row-level comparison of a range holding at most leafRows source rows. */
+  leaf(r: KeyRange): Promise<void>
+}
+
+export function sameHash(a: RangeHash, b: RangeHash): boolean {
+  return a.count === b.count && a.sum === b.sum
+}
+
+/**
+ * Narrow a differing range down to its differing rows. The hash is a sum, so the right half's hash is the
+ * range's minus the left half's: one query per side per level, and only differing halves are followed.
+ */
+export async function bisect(reader: RangeReader, r: KeyRange, s: RangeHash, t: RangeHash, leafRows: number) {
+  if (sameHash(s, t)) return
+  if (s.count <= BigInt(leafRows)) {
+    await reader.leaf(r)
+    return
+  }
+  const mid = await reader.keyAt(r, Number(s.count / 2n) - 1)
+  const left: KeyRange = { lo: r.lo, hi: mid }
+  const [sl, tl] = await Promise.all([reader.hash('source', left), reader.hash('target', left)])
+  await bisect(reader, left, sl, tl, leafRows)
+  await bisect(reader, { lo: mid, hi: r.hi }, minus(s, sl), minus(t, tl), leafRows)
+}
+
+function minus(a: RangeHash, b: RangeHash): RangeHash {
+  return { count: a.count - b.count, sum: a.sum - b.sum, pending: a.pending - b.pending }
+}
+
+function sqlReader(spec: CompareSpec, conns: ChunkConns, chunk: number, events: CompareEvents): RangeReader {
+  return {
+    async hash(side, r) {
+      const pending = side === 'source' ? spec.pending : null
+      const text = chunkHashSql(spec.table, spec.columns, rangeWhere(spec.keys[side], r), pending)
+      return toHash((await rawQuery(conns[side], text))[0], pending !== null)
+    },
+    async keyAt(r, offset) {
+      const keys = spec.keys.source
+      const row = (await rawQuery(conns.source, keyAtSql(spec.table, keys, rangeWhere(keys, r), offset)))[0]
+      if (!row) throw new Error(`table ${spec.table}: the source range changed inside its snapshot`)
+      return row as Buffer[]
+    },
+    leaf: (r) => compareRows(spec, conns, r, chunk, events),
+  }
+}
+
+/**
+ * Row-level comparison: the source's rows of the range (at most leafRows) by key bytes, then the target's
+ * in pages, each matched against them. What is left of the source's afterwards is missing in the target.
+ */
+async function compareRows(
+  spec: CompareSpec,
+  conns: ChunkConns,
+  r: KeyRange,
+  chunk: number,
+  events: CompareEvents,
+) {
+  const k = spec.keys.source.length
+  const n = spec.columns.length
+  const isPending = (row: Raw) => spec.pending !== null && row[k + n]?.toString() === '1'
+  const srcSql = rowImagesSql(
+    spec.table,
+    spec.keys.source,
+    spec.columns,
+    rangeWhere(spec.keys.source, r),
+    spec.pending,
+    null,
+  )
+  const bySource = new Map<string, Raw>()
+  for (const row of await rawQuery(conns.source, srcSql)) bySource.set(keyId(row, k), row)
+  const tkeys = spec.keys.target
+  let after: Buffer[] | null = null
+  for (;;) {
+    const conds = rangeWhere(tkeys, r)
+    if (after) conds.push(keysAfter(tkeys, after))
+    const page = await rawQuery(
+      conns.target,
+      rowImagesSql(spec.table, tkeys, spec.columns, conds, null, TARGET_PAGE),
+    )
+    const extra: Buffer[][] = []
+    for (const t of page) {
+      const id = keyId(t, k)
+      const s = bySource.get(id)
+      if (!s) {
+        extra.push(t.slice(0, k) as Buffer[])
+        continue
+      }
+      bySource.delete(id)
+      const cols = spec.columns
+        .filter((_c, i) => !sameValue(s[k + i] ?? null, t[k + i] ?? null))
+        .map((c) => c.name)
+      if (cols.length > 0) events.differing?.(chunk, s.slice(0, k) as Buffer[], cols, isPending(s))
+    }
+    if (extra.length > 0) await events.extra?.(chunk, extra, conns)
+    if (page.length < TARGET_PAGE) break
+    after = page[page.length - 1]!.slice(0, k) as Buffer[]
+  }
+  for (const s of bySource.values()) events.missing?.(chunk, s.slice(0, k) as Buffer[], isPending(s))
+}
+
+function keyId(row: Raw, k: number): string {
+  let id = ''
+  for (let i = 0; i < k; i++) id += `${row[i]?.toString('hex') ?? '-'},`
+  return id
+}
+
+function sameValue(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b)
+}
+
+function toHash(row: Raw | undefined, withPending: boolean): RangeHash {
+  const big = (v: Buffer | null | undefined) => BigInt(v ? v.toString('latin1') : '0')
+  return { count: big(row?.[0]), sum: big(row?.[1]), pending: withPending ? big(row?.[2]) : 0n }
+}

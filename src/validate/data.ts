@@ -1,0 +1,291 @@
+import pLimit, { type LimitFunction } from 'p-limit'
+import { loadPipeline } from '../config/load.js'
+import { resolveTables } from '../config/select.js'
+import type { Pipeline, TableConfig } from '../config/types.js'
+import { connect, type Db } from '../db/connect.js'
+import { errorMessage } from '../errors.js'
+import { log } from '../observe/log.js'
+import { introspect } from '../schema/introspect.js'
+import { type ColumnDef, column, copiedColumns, type TableDef } from '../schema/table-def.js'
+import { readState, type SyncState } from '../state/sync-state.js'
+import { compareByKey, compareWhole, sameHash } from './checksum.js'
+import { keyTerms } from './checksum-sql.js'
+import { pendingRule } from './pending.js'
+
+/** How `validate --data` and `sync --verify` compare. */
+export interface DataCheckOptions {
+  /** The --tables list. */
+  only?: string[]
+  /** Rows per chunk (default 10,000). */
+  chunkRows?: number
+  /** Keys listed per table (default 100); counting and drilling stop once this many are found. */
+  maxMismatches?: number
+  /** Chunks compared at once (default: the pipeline's concurrency). */
+  concurrency?: number
+}
+
+/** A row named by its key: `{ id: '42' }`; binary values as 0x-hex. */
+export type RowKey = Record<string, string>
+
+/** One table's comparison. */
+export interface TableDataReport {
+  table: string
+  /** Which rows were judged: incremental (up to the saved cursor), full_refresh (all), no_key (whole table). */
+  rule: 'incremental' | 'full_refresh' | 'no_key'
+  ruleDetail: string
+  status: 'consistent' | 'mismatch' | 'error'
+  keyColumns: string[]
+  sourceRows: number
+  targetRows: number
+  chunks: number
+  /** Chunks whose hashes differed, pending rows included. */
+  differingChunks: number
+  /** Source rows changed after the saved cursor: not judged. */
+  pending: number
+  counts: { missing: number; extra: number; differing: number }
+  /** In the source, not in the target. Lists stop at maxMismatches keys per table. */
+  missing: RowKey[]
+  /** In the target, not in the source. */
+  extra: RowKey[]
+  differing: Array<{ key: RowKey; columns: string[] }>
+  /** Differing chunks not drilled into because the cap was reached: their rows are not counted above. */
+  undrilledChunks: number
+  error?: string
+  seconds: number
+}
+
+export interface DataReport {
+  pipeline: string
+  consistent: boolean
+  chunkRows: number
+  tables: TableDataReport[]
+  seconds: number
+}
+
+const CHUNK_ROWS = 10_000
+const LEAF_ROWS = 500
+const MAX_MISMATCHES = 100
+
+/** `validate --data`: load the pipeline file, then compare. */
+export async function validateData(
+  opts: DataCheckOptions & { file: string; envFile?: string },
+): Promise<DataReport> {
+  const pipeline = await loadPipeline(opts.file, opts.envFile ? { envFile: opts.envFile } : {})
+  return checkData(pipeline, opts)
+}
+
+/**
+ * Compare source and target contents of the selected tables. Connection failures throw (exit 3); a table
+ * that cannot be compared is reported with status 'error' and the others go on.
+ */
+export async function checkData(pipeline: Pipeline, opts: DataCheckOptions = {}): Promise<DataReport> {
+  const started = Date.now()
+  const [s, t] = await Promise.allSettled([connect(pipeline.source), connect(pipeline.target)])
+  if (s.status === 'rejected' || t.status === 'rejected') {
+    await Promise.all([s, t].map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)))
+    throw s.status === 'rejected' ? s.reason : (t as PromiseRejectedResult).reason
+  }
+  const pair = { source: s.value, target: t.value }
+  try {
+    const sourceDefs = await introspect(pair.source)
+    const { tables } = resolveTables(pipeline, [...sourceDefs.keys()], opts.only)
+    const names = tables.map((x) => x.name)
+    const [targetDefs, states] = await Promise.all([
+      introspect(pair.target, names),
+      readState(pair.target, pipeline.name),
+    ])
+    const workers = Math.max(
+      1,
+      Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax, pipeline.target.poolMax),
+    )
+    // One limiter for every table: tables proceed together, and at most `workers` queries run per side.
+    const limit = pLimit(workers)
+    const settings: TableSettings = {
+      chunkRows: opts.chunkRows ?? CHUNK_ROWS,
+      maxMismatches: opts.maxMismatches ?? MAX_MISMATCHES,
+      limit,
+    }
+    const reports = await Promise.all(
+      tables.map((c) =>
+        checkTable(pair, c, sourceDefs.get(c.name)!, targetDefs.get(c.name), states.get(c.name), settings),
+      ),
+    )
+    return {
+      pipeline: pipeline.name,
+      consistent: reports.every((r) => r.status === 'consistent'),
+      chunkRows: settings.chunkRows,
+      tables: reports,
+      seconds: (Date.now() - started) / 1000,
+    }
+  } finally {
+    await Promise.all([pair.source.close(), pair.target.close()])
+  }
+}
+
+/** A mismatch as found, before its key is made readable. */
+interface Found {
+  chunk: number
+  seq: number
+  kind: 'missing' | 'extra' | 'differing'
+  key: Buffer[]
+  columns: string[]
+}
+
+interface TableSettings {
+  chunkRows: number
+  maxMismatches: number
+  limit: LimitFunction
+}
+
+async function checkTable(
+  pair: { source: Db; target: Db },
+  config: TableConfig,
+  sourceDef: TableDef,
+  targetDef: TableDef | undefined,
+  state: SyncState | undefined,
+  settings: TableSettings,
+): Promise<TableDataReport> {
+  const started = Date.now()
+  const columns = copiedColumns(sourceDef)
+  const keyNames = config.primaryKey ?? sourceDef.primaryKey
+  const report: TableDataReport = {
+    table: config.name,
+    rule:
+      keyNames.length === 0
+        ? 'no_key'
+        : config.strategy === 'incremental' && config.cursor.length > 0
+          ? 'incremental'
+          : 'full_refresh',
+    ruleDetail: '',
+    status: 'consistent',
+    keyColumns: keyNames,
+    sourceRows: 0,
+    targetRows: 0,
+    chunks: 0,
+    differingChunks: 0,
+    pending: 0,
+    counts: { missing: 0, extra: 0, differing: 0 },
+    missing: [],
+    extra: [],
+    differing: [],
+    undrilledChunks: 0,
+    seconds: 0,
+  }
+  try {
+    if (!targetDef) throw new Error('the table does not exist in the target (run sync)')
+    const absent = columns.filter((c) => !column(targetDef, c.name)).map((c) => c.name)
+    if (absent.length > 0) throw new Error(`columns missing in the target: ${absent.join(', ')} (run sync)`)
+    if (report.rule === 'no_key') await checkWhole(pair, config.name, columns, report)
+    else await checkByKey(pair, config, sourceDef, columns, state, settings, report)
+  } catch (err) {
+    report.status = 'error'
+    report.error = errorMessage(err)
+    log().error(
+      { event: 'validate_data_error', table: config.name, error: report.error },
+      `${config.name}: ${report.error}`,
+    )
+  }
+  report.seconds = (Date.now() - started) / 1000
+  return report
+}
+
+async function checkWhole(
+  pair: { source: Db; target: Db },
+  table: string,
+  columns: ColumnDef[],
+  report: TableDataReport,
+) {
+  report.ruleDetail = 'no primary key: row count and whole-table checksum only, no drill-down to rows'
+  const { source, target } = await compareWhole(pair.source, pair.target, table, columns)
+  report.chunks = 1
+  report.sourceRows = Number(source.count)
+  report.targetRows = Number(target.count)
+  if (!sameHash(source, target)) {
+    report.differingChunks = 1
+    report.status = 'mismatch'
+  }
+}
+
+async function checkByKey(
+  pair: { source: Db; target: Db },
+  config: TableConfig,
+  sourceDef: TableDef,
+  columns: ColumnDef[],
+  state: SyncState | undefined,
+  settings: TableSettings,
+  report: TableDataReport,
+) {
+  const keyCols = report.keyColumns.map((name) => {
+    const c = columns.find((x) => x.name === name)
+    if (!c) throw new Error(`primary key column "${name}" is not a copied column of the source`)
+    return c
+  })
+  const keys = {
+    source: keyTerms(keyCols, pair.source.flavor),
+    target: keyTerms(keyCols, pair.target.flavor),
+  }
+  let pending: string | null = null
+  if (report.rule === 'incremental') {
+    const rule = pendingRule(config, sourceDef, keys.source, pair.source, state)
+    pending = rule.pending
+    report.ruleDetail = rule.detail
+  } else {
+    report.ruleDetail = 'full refresh: every row judged'
+  }
+  // Listed in chunk order, whatever order concurrent chunks finish in.
+  const found: Found[] = []
+  const total = () => report.counts.missing + report.counts.extra + report.counts.differing
+  const note = (chunk: number, kind: Found['kind'], key: Buffer[], columns: string[] = []) => {
+    report.counts[kind]++
+    if (found.length < settings.maxMismatches) found.push({ chunk, seq: found.length, kind, key, columns })
+  }
+  const totals = await compareByKey(
+    pair.source,
+    pair.target,
+    {
+      table: config.name,
+      columns,
+      keys,
+      pending,
+      chunkRows: settings.chunkRows,
+      leafRows: Math.min(LEAF_ROWS, settings.chunkRows),
+      limit: settings.limit,
+      targetSnapshot: true,
+    },
+    {
+      missing: (chunk, key, isPending) => isPending || note(chunk, 'missing', key),
+      differing: (chunk, key, cols, isPending) => isPending || note(chunk, 'differing', key, cols),
+      extra: (chunk, list) => {
+        for (const key of list) note(chunk, 'extra', key)
+      },
+      drill: () => total() < settings.maxMismatches,
+    },
+  )
+  Object.assign(report, {
+    sourceRows: totals.sourceRows,
+    targetRows: totals.targetRows,
+    chunks: totals.chunks,
+    differingChunks: totals.differingChunks,
+    undrilledChunks: totals.undrilledChunks,
+    pending: totals.pending,
+  })
+  found.sort((a, b) => a.chunk - b.chunk || a.seq - b.seq)
+  for (const f of found) {
+    const key = rowKey(report.keyColumns, f.key)
+    if (f.kind === 'differing') report.differing.push({ key, columns: f.columns })
+    else report[f.kind].push(key)
+  }
+  if (total() > 0 || totals.undrilledChunks > 0) report.status = 'mismatch'
+}
+
+/** Key values as text where they are readable UTF-8, else 0x-hex. */
+export function rowKey(names: string[], values: Buffer[]): RowKey {
+  const out: RowKey = {}
+  names.forEach((name, i) => {
+    const v = values[i]
+    const s = v?.toString('utf8') ?? 'NULL'
+    out[name] =
+      v && (!Buffer.from(s, 'utf8').equals(v) || /[\u0000-\u001f]/.test(s)) ? `0x${v.toString('hex')}` : s
+  })
+  return out
+}

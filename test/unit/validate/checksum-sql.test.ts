@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest'
+import { detectFlavor } from '../../../src/db/flavor.js'
+import {
+  chunkHashSql,
+  columnImage,
+  deleteKeysSql,
+  keyAtSql,
+  keysAfter,
+  keysAtMost,
+  keysPresentSql,
+  keyTerms,
+  rangeWhere,
+  rowDigest,
+  rowImagesSql,
+} from '../../../src/validate/checksum-sql.js'
+import { col } from '../schema/helpers.js'
+
+const mariadb = detectFlavor('10.11.6-MariaDB')
+const mysql57 = detectFlavor('5.7.44')
+const b = (s: string) => Buffer.from(s, 'utf8')
+
+describe('columnImage', () => {
+  it('prints numbers exactly as text, FLOAT widened to DOUBLE first', () => {
+    expect(columnImage(col('n', 'decimal(65,30)'))).toBe('CAST(`n` AS CHAR)')
+    expect(columnImage(col('n', 'bigint(20) unsigned'))).toBe('CAST(`n` AS CHAR)')
+    expect(columnImage(col('n', 'double'))).toBe('CAST(`n` AS CHAR)')
+    expect(columnImage(col('n', 'year(4)'))).toBe('CAST(`n` AS CHAR)')
+    expect(columnImage(col('f', 'float'))).toBe('CAST(`f` * 1e0 AS CHAR)')
+  })
+
+  it('prints temporal values, hexes BIT and digests strings, binary, JSON and spatial values', () => {
+    expect(columnImage(col('d', 'datetime(6)'))).toBe('CAST(`d` AS CHAR)')
+    expect(columnImage(col('t', 'time(6)'))).toBe('CAST(`t` AS CHAR)')
+    expect(columnImage(col('b', 'bit(64)'))).toBe('HEX(`b`)')
+    expect(columnImage(col('s', 'varchar(10)'))).toBe('SHA1(`s`)')
+    expect(columnImage(col('s', "enum('a')"))).toBe('SHA1(`s`)')
+    expect(columnImage(col('s', 'longblob'))).toBe('SHA1(`s`)')
+    expect(columnImage(col('j', 'json', { charset: null }))).toBe('SHA1(`j`)')
+    expect(columnImage(col('p', 'point'))).toBe('SHA1(`p`)')
+  })
+
+  it('quotes awkward column names', () => {
+    expect(columnImage(col('we`ird', 'int'))).toBe('CAST(`we``ird` AS CHAR)')
+  })
+})
+
+describe('rowDigest and chunkHashSql', () => {
+  const cols = [col('id', 'int'), col('name', 'varchar(10)', { nullable: true })]
+
+  it('joins the images and a NULL flag per column, so NULL and empty differ', () => {
+    expect(rowDigest(cols)).toBe(
+      "SHA1(CONCAT_WS('#', CAST(`id` AS CHAR), SHA1(`name`), CONCAT(ISNULL(`id`), ISNULL(`name`))))",
+    )
+  })
+
+  it('counts and sums 64 digest bits per row over the range', () => {
+    const text = chunkHashSql('t', cols, ['`id` > 5', '`id` <= 9'], null)
+    expect(text).toBe(
+      `SELECT COUNT(*), COALESCE(SUM(CAST(CONV(SUBSTRING(${rowDigest(cols)}, 1, 16), 16, 10) AS UNSIGNED)), 0) ` +
+        'FROM `t` WHERE `id` > 5 AND `id` <= 9',
+    )
+  })
+
+  it('adds the pending count on the source', () => {
+    const text = chunkHashSql('t', cols, [], '(`u` IS NOT NULL AND `u` > 1)')
+    expect(text).toMatch(/, COALESCE\(SUM\(\(`u` IS NOT NULL AND `u` > 1\)\), 0\) FROM `t`$/)
+  })
+})
+
+describe('key ranges', () => {
+  const single = keyTerms([col('id', 'bigint(20) unsigned')], mariadb)
+  const composite = keyTerms([col('id', 'bigint(20)'), col('k2', 'varchar(20)')], mariadb)
+
+  it('reads text keys as bytes and writes them back with their character set', () => {
+    expect(composite[1]!.select).toBe('CAST(`k2` AS BINARY)')
+    expect(composite[1]!.literal(b('a'))).toBe("_utf8mb4 X'61'")
+  })
+
+  it('spells the character set as each server knows it', () => {
+    const c = col('k', 'varchar(5)', { charset: 'utf8mb3' })
+    expect(keyTerms([c], mysql57)[0]!.literal(b('a'))).toBe("_utf8 X'61'")
+    expect(keyTerms([c], mariadb)[0]!.literal(b('a'))).toBe("_utf8mb3 X'61'")
+  })
+
+  it('spells out tuple comparisons', () => {
+    expect(keysAfter(single, [b('42')])).toBe('`id` > 42')
+    expect(keysAtMost(single, [b('42')])).toBe('`id` <= 42')
+    expect(keysAfter(composite, [b('3'), b('c')])).toBe("(`id` > 3 OR (`id` = 3 AND `k2` > _utf8mb4 X'63'))")
+    expect(keysAtMost(composite, [b('3'), b('c')])).toBe(
+      "(`id` < 3 OR (`id` = 3 AND `k2` <= _utf8mb4 X'63'))",
+    )
+  })
+
+  it('leaves open ends out of a range', () => {
+    expect(rangeWhere(single, { lo: null, hi: null })).toEqual([])
+    expect(rangeWhere(single, { lo: [b('1')], hi: null })).toEqual(['`id` > 1'])
+    expect(rangeWhere(single, { lo: null, hi: [b('9')] })).toEqual(['`id` <= 9'])
+    expect(rangeWhere(single, { lo: [b('1')], hi: [b('9')] })).toEqual(['`id` > 1', '`id` <= 9'])
+  })
+
+  it('refuses a non-numeric value for a numeric key instead of writing it into SQL', () => {
+    expect(() => keysAfter(single, [b('1 OR 1=1')])).toThrow(/unexpected numeric value/)
+  })
+
+  it('finds a boundary by offset, reading only the key', () => {
+    expect(keyAtSql('t', composite, ['`id` > 1'], 9999)).toBe(
+      'SELECT `id`, CAST(`k2` AS BINARY) FROM `t` WHERE `id` > 1 ORDER BY `id`, `k2` LIMIT 1 OFFSET 9999',
+    )
+    expect(keyAtSql('t', single, [], 0)).toBe('SELECT `id` FROM `t` ORDER BY `id` LIMIT 1 OFFSET 0')
+  })
+})
+
+describe('row level and deletes', () => {
+  const keys = keyTerms([col('id', 'int')], mariadb)
+  const composite = keyTerms([col('a', 'int'), col('b', 'int')], mariadb)
+  const cols = [col('id', 'int'), col('v', 'varchar(5)')]
+
+  it('selects key, images and the pending flag of a small range', () => {
+    expect(rowImagesSql('t', keys, cols, ['`id` > 1'], '`u` > 5', null)).toBe(
+      'SELECT `id`, CAST(`id` AS CHAR), SHA1(`v`), COALESCE(`u` > 5, 0) FROM `t` WHERE `id` > 1 ORDER BY `id`',
+    )
+    expect(rowImagesSql('t', keys, cols, [], null, 1000)).toBe(
+      'SELECT `id`, CAST(`id` AS CHAR), SHA1(`v`) FROM `t` ORDER BY `id` LIMIT 1000',
+    )
+  })
+
+  it('deletes by IN for one key column and by OR of ANDs for a composite key', () => {
+    expect(deleteKeysSql('t', keys, [[b('1')], [b('2')]])).toBe('DELETE FROM `t` WHERE `id` IN (1, 2)')
+    expect(
+      deleteKeysSql('t', composite, [
+        [b('1'), b('2')],
+        [b('3'), b('4')],
+      ]),
+    ).toBe('DELETE FROM `t` WHERE (`a` = 1 AND `b` = 2) OR (`a` = 3 AND `b` = 4)')
+    expect(keysPresentSql('t', keys, [[b('7')]])).toBe('SELECT `id` FROM `t` WHERE `id` IN (7)')
+  })
+})
