@@ -126,6 +126,10 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
       address,
       async dedicated() {
         const conn = mysql.createConnection(poolOptions).promise()
+        // A connection that dies while idle (network reset, server killed) emits 'error' with no query to
+        // reject it; unheard, that event crashed the whole run (test/integration/faults.test.ts, target
+        // connections cut mid-sync). The next query on it fails and says so; a lock it held died with it.
+        conn.on('error', () => undefined)
         await conn.query(SESSION_INIT)
         return conn
       },

@@ -69,18 +69,16 @@ export async function ensureStateTable(target: Db): Promise<void> {
 }
 
 /**
- * Read the state rows of a pipeline. Returns an empty map when the table does not exist yet, without
+ * Read the state rows of a pipeline (or of one of its tables). Returns an empty map when the table does not exist yet, without
  * creating it (`plan` must write nothing).
  */
-export async function readState(target: Db, pipeline: string): Promise<Map<string, SyncState>> {
+export async function readState(target: Db, pipeline: string, table?: string): Promise<Map<string, SyncState>> {
   const out = new Map<string, SyncState>()
   let rows: StateRow[]
   try {
-    rows = (await target.kysely
-      .selectFrom(STATE_TABLE)
-      .selectAll()
-      .where('pipeline', '=', pipeline)
-      .execute()) as StateRow[]
+    let q = target.kysely.selectFrom(STATE_TABLE).selectAll().where('pipeline', '=', pipeline)
+    if (table !== undefined) q = q.where('table_name', '=', table)
+    rows = (await q.execute()) as StateRow[]
   } catch (err) {
     if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return out
     throw err

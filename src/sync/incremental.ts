@@ -19,10 +19,10 @@ import { type WriteTarget, writeBatch } from './write.js'
  *
  * The first load is different: it copies the whole table in primary-key order (a sequential scan of the
  * clustered index, through LOAD DATA), saving the key position with each batch, so a killed first load
- * resumes where it stopped. Before it starts it fixes a cursor bound B: the late-commit cap (or, for a
- * non-temporal cursor, the largest value). Every row changed after the load began carries a cursor value at
- * or above B, so once the load is done the incremental position becomes "cursor >= B" and those rows are
- * read again; rows below B were committed before the first snapshot and the key-order copy saw them.
+ * resumes where it stopped. Before it starts it fixes a cursor bound B (see initialBound). Every row
+ * changed after the load began carries a cursor value at or above B, so once the load is done the
+ * incremental position becomes "cursor >= B" and those rows are read again; rows below B were committed
+ * before the first snapshot and the key-order copy saw them.
  *
  * Rows whose cursor is NULL cannot be ordered by it: every run re-reads all of them by primary key (cheap
  * when few; `plan` warns), so a row inserted with a NULL cursor, or whose cursor is later set to NULL,
@@ -100,15 +100,16 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
         if (job.signal.aborted) return
       }
       await finishInitialLoad(job)
-      lastKey = null
+      // The position: after the last row at the bound. Every row up to it was in the copy; an empty
+      // table (or one whose cursors are all NULL) keeps no position and is copied whole again next run.
+      lastKey = lastCursor === null ? null : await lastKeyAt(snap, shape, job, lastCursor)
       w.mode = 'upsert'
-      if (lastCursor === null) {
-        // An empty table: nothing to bound yet; the next run starts from its first row.
-        await writeBatch(w, [], { ...stateOf(job, lastCursor, lastKey), rowsDelta: 0 })
-        failed = false
-        return
-      }
-    } else if (cursor.nullable) {
+      await writeBatch(w, [], { ...stateOf(job, lastCursor, lastKey), rowsDelta: 0 })
+      result.lastCursor = lastCursor
+      failed = false
+      return
+    }
+    if (cursor.nullable) {
       // Rows whose cursor is NULL, by primary key.
       for await (const rows of read({ where: [`${cursor.expr} IS NULL`], order: keyTerms, after: null })) {
         await write(rows, 'incremental')
@@ -120,7 +121,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     const where = [`${cursor.expr} IS NOT NULL`]
     if (cursor.temporal) where.push(`${cursor.expr} < ${quoteString(capFor(snap, cursor.dataType))}`)
     let after: Buffer[] | null = null
-    const lagMode = !initial && lastCursor !== null && config.lagMs > 0 && cursor.temporal
+    const lagMode = lastCursor !== null && config.lagMs > 0 && cursor.temporal
     if (lastCursor !== null) {
       const lastLit = cursor.literal(Buffer.from(lastCursor, 'utf8'))
       if (lagMode) {
@@ -134,7 +135,6 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
         where.push(`${cursor.expr} >= ${lastLit}`)
       }
     }
-    let wrote = false
     for await (const rows of read({ where, order: [cursor, ...keyTerms], after })) {
       const last = rows[rows.length - 1]!
       const c = last[n]
@@ -145,10 +145,8 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
         lastKey = last.slice(n + 1) as Buffer[]
       }
       await write(rows, 'incremental')
-      wrote = true
       if (job.signal.aborted) return
     }
-    if (initial && !wrote) await writeBatch(w, [], { ...stateOf(job, lastCursor, lastKey), rowsDelta: 0 })
     result.lastCursor = lastCursor
     failed = false
   } finally {
@@ -180,19 +178,38 @@ function capFor(snap: Snapshot, dataType: string): string {
 }
 
 /**
- * The cursor bound of a first load: the late-commit cap for a temporal cursor; for another (a version
- * number, say) the largest value in the snapshot, on the assumption that writers only ever raise it.
+ * The cursor bound B of a first load: the largest cursor value in the snapshot, below the late-commit cap
+ * for a temporal cursor. Rows changed after the load began are stamped at or above the cap (or, for a
+ * version-number cursor, above the largest value: writers only ever raise it), so they are at or above B.
+ * Taking the largest existing value rather than the cap itself keeps a quiet table's position at its
+ * newest row, so rows later written with a back-dated cursor between the two are still read.
  */
 async function initialBound(snap: Snapshot, shape: RowShape, job: TableJob): Promise<string | null> {
   const cursor = shape.cursor!
-  if (cursor.temporal) return capFor(snap, cursor.dataType)
+  const below = cursor.temporal ? ` WHERE ${cursor.expr} < ${quoteString(capFor(snap, cursor.dataType))}` : ''
   const [rows] = await snap.conn.query({
-    sql: `SELECT MAX(${cursor.expr}) FROM ${quoteId(job.sourceDef.name)}`,
+    sql: `SELECT MAX(${cursor.expr}) FROM ${quoteId(job.sourceDef.name)}${below}`,
     typeCast: false,
     rowsAsArray: true,
   })
   const v = (rows as unknown as RawRow[])[0]?.[0]
   return v ? v.toString('utf8') : null
+}
+
+/** The largest primary key among the rows whose cursor equals `bound`. */
+async function lastKeyAt(snap: Snapshot, shape: RowShape, job: TableJob, bound: string): Promise<Buffer[] | null> {
+  const cursor = shape.cursor!
+  const keys = shape.keyCodecs
+  const [rows] = await snap.conn.query({
+    sql:
+      `SELECT ${keys.map((k) => k.select).join(', ')} FROM ${quoteId(job.sourceDef.name)} ` +
+      `WHERE ${cursor.expr} = ${cursor.literal(Buffer.from(bound, 'utf8'))} ` +
+      `ORDER BY ${keys.map((k) => `${quoteId(k.name)} DESC`).join(', ')} LIMIT 1`,
+    typeCast: false,
+    rowsAsArray: true,
+  })
+  const row = (rows as unknown as RawRow[])[0]
+  return row ? (row as Buffer[]) : null
 }
 
 /** Add the indexes a first load deferred (see renderCreateTable's deferIndexes). */

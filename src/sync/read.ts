@@ -53,8 +53,7 @@ export async function* readKeyset(conn: PoolConnection, q: KeysetQuery): AsyncGe
       `SELECT ${selectList} FROM ${q.from}` +
       (conds.length ? ` WHERE ${conds.join(' AND ')}` : '') +
       ` ORDER BY ${orderBy} LIMIT ${limit}`
-    const [rows] = await conn.query({ sql: text, typeCast: false, rowsAsArray: true, timeout: q.timeoutMs })
-    const batch = rows as unknown as RawRow[]
+    const batch = await queryWithTimeout(conn, text, q.timeoutMs)
     if (batch.length === 0) return
     const last = batch[batch.length - 1]!
     after = last.slice(last.length - n) as Buffer[]
@@ -63,6 +62,35 @@ export async function* readKeyset(conn: PoolConnection, q: KeysetQuery): AsyncGe
     if (batch.length < limit) return
     const perRow = Math.max(1, bytes / batch.length)
     limit = Math.max(1, Math.min(q.batchSize, Math.floor(BATCH_BYTES / perRow)))
+  }
+}
+
+/**
+ * One keyset read, abandoned after `timeoutMs`. Not mysql2's own `timeout` option: when the connection
+ * dies mid-query (a network cut), mysql2 rejects the query but never clears that timer, which then kept
+ * the finished CLI process alive for the whole 30 minutes (test/integration/faults.test.ts). This timer
+ * is cleared either way, and on expiry destroys the connection, which must not be reused mid-result.
+ */
+async function queryWithTimeout(conn: PoolConnection, text: string, timeoutMs: number): Promise<RawRow[]> {
+  let timer: NodeJS.Timeout | undefined
+  const query = conn.query({ sql: text, typeCast: false, rowsAsArray: true })
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // A destroyed connection never settles the query it was running: it is left behind, unheard.
+      query.catch(() => undefined)
+      conn.destroy()
+      reject(
+        Object.assign(new Error(`query timed out after ${timeoutMs} ms`), {
+          code: 'PROTOCOL_SEQUENCE_TIMEOUT',
+        }),
+      )
+    }, timeoutMs)
+  })
+  try {
+    const [rows] = await Promise.race([query, expired])
+    return rows as unknown as RawRow[]
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -1,5 +1,5 @@
-import pLimit from 'p-limit'
 import { sql } from 'kysely'
+import pLimit from 'p-limit'
 import { resolveTables } from '../config/select.js'
 import type { Pipeline, TableConfig } from '../config/types.js'
 import { connect, type Db } from '../db/connect.js'
@@ -11,6 +11,7 @@ import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
 import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-runs.js'
 import { ensureStateTable, readState, recordTableEnd, type SyncState } from '../state/sync-state.js'
+import { detectDeletes } from './deletes.js'
 import { syncFullRefresh } from './full-refresh.js'
 import { syncIncremental } from './incremental.js'
 import { rowShape, type TableJob, type TableResult } from './job.js'
@@ -36,6 +37,8 @@ export interface SyncOptions {
   events?: SyncEvents
   /** Connected pools to reuse (the scheduler keeps them open between runs). */
   pair?: { source: Db; target: Db }
+  /** The run's load id, when the caller needs it before the run starts (log fields); else a new one. */
+  loadId?: string
 }
 
 export interface RunResult {
@@ -66,7 +69,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
   const { pipeline } = opts
   const started = Date.now()
   const startedAt = new Date(started).toISOString()
-  const loadId = newLoadId(started)
+  const loadId = opts.loadId ?? newLoadId(started)
   const signal = opts.signal ?? new AbortController().signal
   const pair = opts.pair ?? (await connectPair(pipeline))
   try {
@@ -76,13 +79,33 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
       await ensureRunsTable(pair.target)
       const sourceDefs = await introspect(pair.source)
       const { tables } = resolveTables(pipeline, [...sourceDefs.keys()], opts.only)
-      await recordRunStart(pair.target, loadId, pipeline.name)
-      const concurrency = Math.max(1, Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax))
+      // Read once for all tables: a run over a thousand tables costs a handful of catalog round trips.
+      const names = tables.map((t) => t.name)
+      const [targetDefs, states] = await Promise.all([
+        introspect(pair.target, names),
+        readState(pair.target, pipeline.name),
+        recordRunStart(pair.target, loadId, pipeline.name),
+      ])
+      const known = { targetDefs, states }
+      const concurrency = Math.max(
+        1,
+        Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax),
+      )
       const limit = pLimit(concurrency)
       const results = await Promise.all(
         tables.map((t) =>
           limit(() =>
-            syncTableWithRetry(pipeline, pair, t, sourceDefs.get(t.name)!, loadId, Boolean(opts.fullRefresh), signal, opts.events ?? {}),
+            syncTableWithRetry(
+              pipeline,
+              pair,
+              t,
+              sourceDefs.get(t.name)!,
+              loadId,
+              Boolean(opts.fullRefresh),
+              signal,
+              opts.events ?? {},
+              known,
+            ),
           ),
         ),
       )
@@ -95,9 +118,20 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
       await recordRunEnd(pair.target, loadId, {
         status,
         tables: Object.fromEntries(
-          results.map((r) => [r.table, { status: r.status, rows: r.rowsRead, inserted: r.inserted, updated: r.updated, deleted: r.deleted }]),
+          results.map((r) => [
+            r.table,
+            {
+              status: r.status,
+              rows: r.rowsRead,
+              inserted: r.inserted,
+              updated: r.updated,
+              deleted: r.deleted,
+            },
+          ]),
         ),
-        schemaChanges: Object.fromEntries(results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges])),
+        schemaChanges: Object.fromEntries(
+          results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges]),
+        ),
         error: failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error}`).join('; ') : null,
       }).catch(() => undefined)
       const finished = Date.now()
@@ -136,6 +170,7 @@ async function syncTableWithRetry(
   fullRefresh: boolean,
   signal: AbortSignal,
   events: SyncEvents,
+  known: { targetDefs: Map<string, TableDef>; states: Map<string, SyncState> },
 ): Promise<TableResult> {
   const started = Date.now()
   const result: TableResult = {
@@ -149,7 +184,9 @@ async function syncTableWithRetry(
     deleted: 0,
     seconds: 0,
     schemaChanges: [],
-    warnings: [...sourceDef.skippedIndexes.map((i) => `index ${i} has functional key parts and is not copied`)],
+    warnings: [
+      ...sourceDef.skippedIndexes.map((i) => `index ${i} has functional key parts and is not copied`),
+    ],
   }
   events.tableStart?.(config)
   for (let attempt = 1; ; attempt++) {
@@ -158,8 +195,14 @@ async function syncTableWithRetry(
         result.status = 'interrupted'
         break
       }
-      // Fresh each attempt: a retry resumes from what was committed, not from what we believed.
-      const [targetDefs, states] = await Promise.all([introspect(pair.target, [config.name]), readState(pair.target, pipeline.name)])
+      // A retry reads both again: it resumes from what was committed, not from what we believed.
+      const [targetDefs, states] =
+        attempt === 1
+          ? [known.targetDefs, known.states]
+          : await Promise.all([
+              introspect(pair.target, [config.name]),
+              readState(pair.target, pipeline.name, config.name),
+            ])
       const job: TableJob = {
         pipeline: pipeline.name,
         config,
@@ -202,19 +245,31 @@ async function syncTableWithRetry(
   return result
 }
 
-async function syncTable(job: TableJob, fullRefresh: boolean, result: TableResult, _state: SyncState | undefined) {
+async function syncTable(
+  job: TableJob,
+  fullRefresh: boolean,
+  result: TableResult,
+  _state: SyncState | undefined,
+) {
   const shape = rowShape(job)
   if (fullRefresh || job.config.strategy === 'full_refresh') {
     await syncFullRefresh(job, shape, result)
     return
   }
   if (!job.targetDef) {
-    await sql.raw(renderCreateTable(job.sourceDef, job.target.flavor)).execute(job.target.kysely)
+    // The first load adds the indexes once it is done (incremental.ts).
+    await sql
+      .raw(renderCreateTable(job.sourceDef, job.target.flavor, job.sourceDef.name, { deferIndexes: true }))
+      .execute(job.target.kysely)
     result.schemaChanges.push('create table')
   } else {
     result.schemaChanges.push(...(await applySchemaChanges(job)))
   }
   await syncIncremental(job, shape, result)
+  // Timestamp cursors never see a hard delete: compare key ranges once the table is up to date.
+  if (job.config.deletes === 'detect' && !job.signal.aborted) {
+    result.deleted += await detectDeletes(job, shape)
+  }
 }
 
 /** The message of an error, with the server's code when there is one. */

@@ -44,15 +44,10 @@ export async function openSnapshot(source: Db): Promise<Snapshot> {
         'cannot read information_schema.INNODB_TRX (needs the PROCESS privilege): late commits are covered only by lag'
       utc = await readCap(conn, NOW_SQL)
     }
-    // The same instant in the server's own time zone, for DATETIME cursors.
-    await conn.query('SET time_zone = @@global.time_zone')
-    const [rows] = await conn.query(
-      'SELECT CONVERT_TZ(?, "+00:00", @@session.time_zone) AS local_cap, @@session.time_zone AS tz',
-      [utc],
-    )
-    await conn.query("SET time_zone = '+00:00'")
-    const r = (rows as Array<{ local_cap: string | null }>)[0]
-    const serverLocal = r?.local_cap ?? utc
+    // The same instant in the server's own time zone, for DATETIME cursors. CONVERT_TZ takes 'SYSTEM' too;
+    // it returns NULL for a named zone when the server has no time zone tables, and UTC is used then.
+    const [rows] = await conn.query("SELECT CONVERT_TZ(?, '+00:00', @@global.time_zone) AS local_cap", [utc])
+    const serverLocal = (rows as Array<{ local_cap: string | null }>)[0]?.local_cap ?? utc
     await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ')
     await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')
     let closed = false

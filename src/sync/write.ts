@@ -161,18 +161,30 @@ async function writeOnce(w: WriteTarget, rows: RawRow[], state: StateUpdate | nu
 
 /**
  * A multi-row INSERT … ON DUPLICATE KEY UPDATE reports "Records: R  Duplicates: D" and affected rows
- * counting 1 per insert, 2 per changed row and 0 per unchanged one.
+ * counting 1 per insert, 2 per changed row and 0 per unchanged one (FOUND_ROWS is off, see connect.ts).
+ * MariaDB counts only changed rows as duplicates; where a server counts every matched row, the first
+ * reading comes out negative and the second applies. A single-row INSERT reports no "Records:" line.
  */
 function addCounts(counts: WriteCounts, res: ResultSetHeader, rows: number): void {
   const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(res.info ?? '')
-  // A single-row INSERT reports no "Records:" line: its affected rows alone say what happened.
-  const records = m ? Number(m[1]) : rows
-  const duplicates = m ? Number(m[2]) : res.affectedRows === 1 ? 0 : rows
-  const inserted = records - duplicates
-  const changed = Math.max(0, Math.min(duplicates, (res.affectedRows - inserted) / 2))
+  const affected = res.affectedRows
+  if (!m) {
+    if (affected === 1) counts.inserted += rows
+    else if (affected === 2) counts.updated += rows
+    else counts.unchanged += rows
+    return
+  }
+  const records = Number(m[1])
+  const duplicates = Number(m[2])
+  let inserted = affected - 2 * duplicates
+  let updated = duplicates
+  if (inserted < 0 || inserted + updated > records) {
+    inserted = records - duplicates
+    updated = Math.max(0, Math.min(duplicates, (affected - inserted) / 2))
+  }
   counts.inserted += inserted
-  counts.updated += changed
-  counts.unchanged += duplicates - changed
+  counts.updated += updated
+  counts.unchanged += Math.max(0, records - inserted - updated)
 }
 
 /**

@@ -99,7 +99,8 @@ export function pipelineYaml(opts: {
 }): string {
   return [
     'version: 1',
-    `name: ${opts.name ?? 'test'}`,
+    // Unique by default: the run lock is server-wide, and test files share the target server.
+    `name: ${opts.name ?? `test_${Math.random().toString(36).slice(2, 10)}`}`,
     `source:\n  url: "${opts.sourceUrl}"`,
     `target:\n  url: "${opts.targetUrl}"`,
     opts.defaults ? `defaults:\n${opts.defaults}` : '',

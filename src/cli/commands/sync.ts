@@ -1,10 +1,18 @@
 import type { Command } from 'commander'
 import ora, { type Ora } from 'ora'
 import { loadPipeline } from '../../config/load.js'
-import { log } from '../../observe/log.js'
-import { type RunResult, runSync, type SyncEvents } from '../../sync/run.js'
+import type { Pipeline } from '../../config/types.js'
+import { ConfigError, errorMessage, LockError } from '../../errors.js'
+import { type Logger, log } from '../../observe/log.js'
+import { Notifier } from '../../observe/notify.js'
+import { errorFields, logRunEnd, runEvents } from '../../schedule/runner.js'
+import { EXIT_GRACE_MS, runScheduled } from '../../schedule/serve.js'
+import { resolveSchedule, type ScheduleSpec } from '../../schedule/spec.js'
+import { newLoadId, type RunResult, runSync, type SyncEvents } from '../../sync/run.js'
+import { checkData } from '../../validate/data.js'
 import { type CliContext, globals, pipelinePath, positiveInt, tablesOption } from '../program.js'
 import { printResult, table } from '../render.js'
+import { renderDataReport } from '../render-data.js'
 
 interface SyncFlags {
   pipeline?: string
@@ -33,12 +41,31 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--json', 'print the summary as one JSON document')
     .action(async (flags: SyncFlags, cmd: Command) => {
       const g = globals(cmd)
-      const pipeline = await loadPipeline(pipelinePath(flags.pipeline), g.envFile ? { envFile: g.envFile } : {})
+      const pipeline = await loadPipeline(
+        pipelinePath(flags.pipeline),
+        g.envFile ? { envFile: g.envFile } : {},
+      )
+      const spec = resolveSchedule({ every: flags.every, cron: flags.cron }, pipeline.schedule)
+      if (spec) {
+        await syncScheduled(pipeline, spec, flags)
+        ctx.exitCode = 0
+        return
+      }
+      if (flags.healthPort !== undefined) {
+        throw new ConfigError(
+          '--health-port only applies to a scheduled sync',
+          'add --every or --cron, or schedule: to the pipeline file',
+        )
+      }
+      const loadId = newLoadId()
+      const logger = log().child({ pipeline: pipeline.name, run: loadId })
+      const notifier = pipeline.notify ? new Notifier(pipeline.notify, { logger }) : undefined
       const controller = new AbortController()
       const stop = () => controller.abort()
       process.once('SIGTERM', stop)
       process.once('SIGINT', stop)
-      const live = flags.json || g.quiet ? null : liveView()
+      const live = flags.json || g.quiet ? null : liveView(logger)
+      logger.info({ event: 'run_start' }, `run ${loadId}: start`)
       try {
         const result = await runSync({
           pipeline,
@@ -46,48 +73,85 @@ export function registerSync(program: Command, ctx: CliContext): void {
           fullRefresh: Boolean(flags.fullRefresh),
           ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
           signal: controller.signal,
-          events: live ?? logEvents(),
+          loadId,
+          events: live ?? runEvents(logger),
         })
         live?.stop()
-        printResult(Boolean(flags.json), result, () => renderRun(result))
-        ctx.exitCode = result.status === 'failed' ? 1 : 0
+        logRunEnd(logger, result)
+        // --verify: the `validate --data` comparison of the same tables, right after the run.
+        const verify =
+          flags.verify && !controller.signal.aborted
+            ? await checkData(pipeline, {
+                ...(flags.tables ? { only: flags.tables } : {}),
+                ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+              })
+            : undefined
+        printResult(Boolean(flags.json), verify ? { ...result, verify } : result, () =>
+          verify ? `${renderRun(result)}\n\n${renderDataReport(verify)}` : renderRun(result),
+        )
+        ctx.exitCode = result.status === 'failed' || (verify && !verify.consistent) ? 1 : 0
+        if (result.status === 'failed') {
+          const failed = result.tables.filter((t) => t.status === 'failed')
+          notifier?.runFinished({
+            pipeline: pipeline.name,
+            run: loadId,
+            status: 'failed',
+            failedTables: failed.map((t) => ({ table: t.table, ...(t.error ? { error: t.error } : {}) })),
+          })
+        }
+      } catch (err) {
+        logger.error({ event: 'run_error', ...errorFields(err) }, `run failed: ${errorMessage(err)}`)
+        if (!(err instanceof LockError)) {
+          notifier?.runFinished({
+            pipeline: pipeline.name,
+            run: loadId,
+            status: 'failed',
+            error: errorMessage(err),
+          })
+        }
+        throw err
       } finally {
         live?.stop()
         process.off('SIGTERM', stop)
         process.off('SIGINT', stop)
+        // One process, one run: without a history there is no recovery to tell, only the failure to send.
+        await notifier?.flush(NOTIFY_FLUSH_MS)
       }
     })
 }
 
-/** Without a terminal: one log line per table event. */
-function logEvents(): SyncEvents {
-  return {
-    tableStart: (t) => log().info({ event: 'table_start', table: t.name, strategy: t.strategy }, `${t.name}: start`),
-    tableRetry: (table, attempt, delayMs, err) =>
-      log().warn(
-        { event: 'table_retry', table, attempt, delay_ms: delayMs, err: (err as Error).message },
-        `${table}: transient error, retrying in ${delayMs} ms`,
-      ),
-    tableEnd: (r) => {
-      const fields = {
-        event: 'table_end',
-        table: r.table,
-        status: r.status,
-        rows: r.rowsRead,
-        inserted: r.inserted,
-        updated: r.updated,
-        seconds: r.seconds,
-        schema_changes: r.schemaChanges,
-      }
-      if (r.status === 'failed') log().error({ ...fields, error: r.error }, `${r.table}: failed: ${r.error}`)
-      else log().info(fields, `${r.table}: ${r.status}, ${r.rowsRead} rows in ${r.seconds.toFixed(1)} s`)
-      for (const w of r.warnings) log().warn({ event: 'table_warning', table: r.table }, `${r.table}: ${w}`)
-    },
+/** A one-shot run waits this long for its failure message before exiting. */
+const NOTIFY_FLUSH_MS = 10_000
+
+/** Runs forever on `spec` until a signal; the exit follows shutdown, or a watchdog forces it. */
+async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: SyncFlags): Promise<void> {
+  if (flags.verify) {
+    throw new ConfigError(
+      '--verify cannot be combined with a schedule',
+      'run dbsync validate --data on its own',
+    )
   }
+  const health =
+    flags.healthPort !== undefined
+      ? { port: flags.healthPort, host: pipeline.health?.host ?? '0.0.0.0' }
+      : pipeline.health
+  const last = await runScheduled({
+    pipeline,
+    spec,
+    ...(health ? { health } : {}),
+    ...(flags.tables ? { only: flags.tables } : {}),
+    fullRefresh: Boolean(flags.fullRefresh),
+    ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+  })
+  if (flags.json) printResult(true, last ?? null, () => '')
+  // Shutdown closed everything it knows of; should something still hold the event loop (a run abandoned at
+  // the deadline, unwinding), the bound promised to the user (pipeline.shutdownTimeoutMs) wins. Unref'd:
+  // it never delays a clean exit.
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()
 }
 
 /** In a terminal: one spinner line listing the running tables with rows and rows/s. */
-function liveView(): (SyncEvents & { stop(): void }) | null {
+function liveView(logger: Logger): (SyncEvents & { stop(): void }) | null {
   if (!process.stderr.isTTY) return null
   const running = new Map<string, { rows: number; started: number }>()
   const spinner: Ora = ora({ stream: process.stderr, text: 'starting' }).start()
@@ -98,7 +162,7 @@ function liveView(): (SyncEvents & { stop(): void }) | null {
     })
     spinner.text = parts.length ? parts.join(' | ') : 'finishing'
   }
-  const logged = logEvents()
+  const logged = runEvents(logger)
   return {
     tableStart: (t) => {
       running.set(t.name, { rows: 0, started: Date.now() })
