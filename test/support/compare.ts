@@ -99,8 +99,7 @@ export function pipelineYaml(opts: {
 }): string {
   return [
     'version: 1',
-    // Unique by default: the run lock is server-wide, and test files share the target server.
-    `name: ${opts.name ?? `test_${Math.random().toString(36).slice(2, 10)}`}`,
+    `name: ${opts.name ?? defaultName(opts.targetUrl)}`,
     `source:\n  url: "${opts.sourceUrl}"`,
     `target:\n  url: "${opts.targetUrl}"`,
     opts.defaults ? `defaults:\n${opts.defaults}` : '',
@@ -109,4 +108,13 @@ export function pipelineYaml(opts: {
   ]
     .filter(Boolean)
     .join('\n')
+}
+
+/**
+ * A pipeline name unique to the test's target database and stable across calls: the run lock is
+ * server-wide and test files share the target server, while state rows are looked up by this name.
+ */
+function defaultName(targetUrl: string): string {
+  const db = decodeURIComponent(new URL(targetUrl).pathname.slice(1))
+  return `test_${db.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64)
 }
