@@ -1,3 +1,5 @@
+import { isIP } from 'node:net'
+import { checkServerIdentity, type PeerCertificate } from 'node:tls'
 import { Kysely, MysqlDialect } from 'kysely'
 import mysql, { type Pool as CorePool, type PoolOptions } from 'mysql2'
 import type { Connection, PoolConnection, Pool as PromisePool } from 'mysql2/promise'
@@ -93,9 +95,24 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
     flags: ['-MULTI_STATEMENTS', '-FOUND_ROWS'],
   }
   const ssl = tls === 'plain' ? undefined : sslConfig(options.ssl)
-  if (ssl) poolOptions.ssl = ssl
+  const checkIpIdentity = ssl?.verifyIdentity === true && isIP(options.host) !== 0
+  // mysql2 names no servername for an IP host, so Node checked the certificate against "localhost"
+  // instead of the IP (a cert for localhost passed for 127.0.0.2; one for the IP alone failed): for IP
+  // hosts, identityError() does the check after the handshake. test/integration/tls.test.ts.
+  if (ssl) poolOptions.ssl = checkIpIdentity ? { ...ssl, verifyIdentity: false } : ssl
+  // Once a check failed, every later connection of this pool fails too: mysql2 may already have cached
+  // the TLS session, and a resumed session shows no certificate to check.
+  let identityFailure: Error | undefined
+  const wrongHost = (conn: unknown) => {
+    if (checkIpIdentity) identityFailure ??= identityError(options.host, conn)
+    return identityFailure
+  }
   const core: CorePool = mysql.createPool(poolOptions)
   core.on('connection', (conn) => {
+    if (wrongHost(conn)) {
+      conn.destroy()
+      return
+    }
     // Queued before any other statement on this connection, so it always runs first.
     conn.query(SESSION_INIT, (err: Error | null) => {
       if (err) conn.destroy()
@@ -131,6 +148,11 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
         // connections cut mid-sync). The next query on it fails and says so; a lock it held died with it.
         conn.on('error', () => undefined)
         await conn.query(SESSION_INIT)
+        const failure = wrongHost((conn as unknown as { connection: unknown }).connection)
+        if (failure) {
+          conn.destroy()
+          throw toConnectError(failure, options, address)
+        }
         return conn
       },
       async close() {
@@ -141,8 +163,26 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
     } satisfies Db
   } catch (err) {
     await pool.end().catch(() => undefined)
-    throw err
+    throw identityFailure ?? err
   }
+}
+
+/** Node's host name check of a TLS connection's certificate against `host` (an IP address here). */
+function identityError(host: string, conn: unknown): Error | undefined {
+  const stream = (
+    conn as {
+      stream?: { isSessionReused?(): boolean; getPeerCertificate?(detailed: boolean): PeerCertificate }
+    }
+  ).stream
+  // A resumed session carries no certificate; it resumes an earlier handshake of this pool, checked here.
+  if (stream?.isSessionReused?.()) return undefined
+  const cert = stream?.getPeerCertificate?.(true)
+  if (!cert || Object.keys(cert).length === 0) {
+    return Object.assign(new Error(`no server certificate to check against ${host}`), {
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    })
+  }
+  return checkServerIdentity(host, cert)
 }
 
 function isNoTlsSupport(err: unknown): boolean {
@@ -190,6 +230,11 @@ export function toConnectError(err: unknown, options: ConnectionOptions, address
     case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
       message = `${where}: access denied: ${reason}`
       hint = `check the user and password in ${urlVar}`
+      // MariaDB refuses a plain login under require_secure_transport=ON with this very error (no
+      // ER_SECURE_TRANSPORT_REQUIRED): say so when the login was unencrypted (tls.test.ts).
+      if (options.ssl.mode === 'disabled') {
+        hint += `; a server with require_secure_transport=ON also refuses unencrypted logins so: try ssl-mode=REQUIRED`
+      }
       break
     case 'ER_BAD_DB_ERROR':
       message = `${where}: database "${options.database}" does not exist`

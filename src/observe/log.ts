@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module'
 import { Writable } from 'node:stream'
 import pino, { type Logger } from 'pino'
-import pretty from 'pino-pretty'
 import { redact } from './redact.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -27,7 +27,7 @@ export function createLogger(opts: LogOptions): Logger {
   const format = opts.format ?? ((dest as { isTTY?: boolean }).isTTY ? 'pretty' : 'json')
   const out: NodeJS.WritableStream =
     format === 'pretty'
-      ? pretty({
+      ? loadPretty()({
           destination: dest as never,
           colorize: opts.color,
           sync: true,
@@ -64,4 +64,10 @@ export function log(): Logger {
 
 export function setLogger(logger: Logger): void {
   current = logger
+}
+
+// pino-pretty is only needed in a terminal; loading it lazily keeps it off the startup path of cron and CI.
+function loadPretty(): (options: Record<string, unknown>) => NodeJS.WritableStream {
+  const req = createRequire(import.meta.url)
+  return req('pino-pretty') as (options: Record<string, unknown>) => NodeJS.WritableStream
 }

@@ -1,12 +1,11 @@
 import type { Command } from 'commander'
-import ora, { type Ora } from 'ora'
+import type { Ora } from 'ora'
 import { loadPipeline } from '../../config/load.js'
 import type { Pipeline } from '../../config/types.js'
 import { ConfigError, errorMessage, LockError } from '../../errors.js'
 import { type Logger, log } from '../../observe/log.js'
 import { Notifier } from '../../observe/notify.js'
 import { errorFields, logRunEnd, runEvents } from '../../schedule/runner.js'
-import { EXIT_GRACE_MS, runScheduled } from '../../schedule/serve.js'
 import { resolveSchedule, type ScheduleSpec } from '../../schedule/spec.js'
 import { newLoadId, type RunResult, runSync, type SyncEvents } from '../../sync/run.js'
 import { checkData } from '../../validate/data.js'
@@ -64,7 +63,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
       const stop = () => controller.abort()
       process.once('SIGTERM', stop)
       process.once('SIGINT', stop)
-      const live = flags.json || g.quiet ? null : liveView(logger)
+      const live = flags.json || g.quiet ? null : await liveView(logger)
       logger.info({ event: 'run_start' }, `run ${loadId}: start`)
       try {
         const result = await runSync({
@@ -135,6 +134,8 @@ async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: Sync
     flags.healthPort !== undefined
       ? { port: flags.healthPort, host: pipeline.health?.host ?? '0.0.0.0' }
       : pipeline.health
+  // Loaded here: the HTTP server and prom-client cost a one-shot run (cron, CI) startup time for nothing.
+  const { EXIT_GRACE_MS, runScheduled } = await import('../../schedule/serve.js')
   const last = await runScheduled({
     pipeline,
     spec,
@@ -151,8 +152,9 @@ async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: Sync
 }
 
 /** In a terminal: one spinner line listing the running tables with rows and rows/s. */
-function liveView(logger: Logger): (SyncEvents & { stop(): void }) | null {
+async function liveView(logger: Logger): Promise<(SyncEvents & { stop(): void }) | null> {
   if (!process.stderr.isTTY) return null
+  const { default: ora } = await import('ora')
   const running = new Map<string, { rows: number; started: number }>()
   const spinner: Ora = ora({ stream: process.stderr, text: 'starting' }).start()
   const refresh = () => {
