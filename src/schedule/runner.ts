@@ -149,6 +149,19 @@ export function runEvents(
         seconds: r.seconds,
         schema_changes: r.schemaChanges,
       }
+      const p = r.profile
+      logger.debug(
+        {
+          event: 'table_profile',
+          table: r.table,
+          read_wait_ms: Math.round(p.readWaitMs),
+          encode_ms: Math.round(p.encodeMs),
+          write_ms: Math.round(p.writeMs),
+          index_ms: Math.round(p.indexMs),
+        },
+        `${r.table}: waited ${ms(p.readWaitMs)} for source rows, encoded in ${ms(p.encodeMs)}, ` +
+          `wrote in ${ms(p.writeMs)}, built indexes in ${ms(p.indexMs)}`,
+      )
       const changes = r.schemaChanges.length ? ` (${r.schemaChanges.join('; ')})` : ''
       if (r.status === 'failed') logger.error({ ...fields, error: r.error }, `${r.table}: failed: ${r.error}`)
       else
@@ -178,4 +191,8 @@ export function logRunEnd(logger: Logger, r: RunResult): void {
   const msg = `run ${r.loadId}: ${r.status}, ${r.tables.length} tables, ${fields.rows} rows in ${r.seconds.toFixed(1)} s`
   if (r.status === 'failed') logger.error(fields, msg)
   else logger.info(fields, msg)
+}
+
+function ms(n: number): string {
+  return `${(n / 1000).toFixed(2)} s`
 }

@@ -160,7 +160,9 @@ function toColumn(flavor: Flavor, c: RawColumn): ColumnDef {
     nullable,
     charset: c.CHARACTER_SET_NAME,
     collation: c.COLLATION_NAME,
-    default: isGenerated ? { kind: 'none' } : flavor.parseDefault(c.COLUMN_DEFAULT, extra, dataType, nullable),
+    default: isGenerated
+      ? { kind: 'none' }
+      : flavor.parseDefault(c.COLUMN_DEFAULT, extra, dataType, nullable),
     onUpdate,
     autoIncrement: /auto_increment/i.test(extra),
     generated: isGenerated

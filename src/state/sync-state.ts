@@ -72,7 +72,11 @@ export async function ensureStateTable(target: Db): Promise<void> {
  * Read the state rows of a pipeline (or of one of its tables). Returns an empty map when the table does not exist yet, without
  * creating it (`plan` must write nothing).
  */
-export async function readState(target: Db, pipeline: string, table?: string): Promise<Map<string, SyncState>> {
+export async function readState(
+  target: Db,
+  pipeline: string,
+  table?: string,
+): Promise<Map<string, SyncState>> {
   const out = new Map<string, SyncState>()
   let rows: StateRow[]
   try {

@@ -5,10 +5,15 @@ import { approxBytes, type RawRow } from './read.js'
  * Keep the next batch's read in flight while the caller writes the current one: reading batch N+1
  * overlaps writing batch N, and at most two batches are held at once.
  */
-export async function* prefetch<T>(source: AsyncIterator<T>): AsyncGenerator<T> {
+export async function* prefetch<T>(
+  source: AsyncIterator<T>,
+  profile?: { readWaitMs: number },
+): AsyncGenerator<T> {
   let next = source.next()
   for (;;) {
+    const waitStart = performance.now()
     const r = await next
+    if (profile) profile.readWaitMs += performance.now() - waitStart
     if (r.done) return
     next = source.next()
     // If the caller stops (an error, a shutdown), this read's failure must not become an unhandled rejection.

@@ -10,7 +10,7 @@ import { prefetch, streamBatches } from './batches.js'
 import { nullColumns } from './incremental.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import { openSnapshot } from './snapshot.js'
-import { type WriteTarget, writeBatch } from './write.js'
+import { BatchWriter, type WriteTarget } from './write.js'
 
 /** Staging and retired-table names for a table: short (identifiers stop at 64) and stable. */
 export function refreshNames(table: string): { stage: string; old: string } {
@@ -43,9 +43,11 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
     keyIndexes: shape.keyIndexes,
     mode: 'load',
     loadId: job.loadId,
+    profile: result.profile,
   }
   const snap = await openSnapshot(job.source)
   let failed = true
+  let writer: BatchWriter | undefined
   let position: string | null = null
   try {
     const from = quoteId(job.sourceDef.name)
@@ -63,21 +65,27 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
     }
     const text = `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${from}`
     let ordinal = 0
-    for await (const rows of prefetch(streamBatches(snap.conn, text, config.batchSize))) {
-      if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
-      const counts = await writeBatch(w, rows, null, ordinal)
-      ordinal += rows.length
-      result.rowsRead += rows.length
+    writer = new BatchWriter(w, (counts, rowCount) => {
+      result.rowsRead += rowCount
       result.inserted += counts.inserted
-      job.progress(rows.length)
+      job.progress(rowCount)
+    })
+    for await (const rows of prefetch(streamBatches(snap.conn, text, config.batchSize), result.profile)) {
+      if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
+      await writer!.push(rows, null, ordinal)
+      ordinal += rows.length
     }
+    await writer.flush()
     failed = false
   } finally {
+    if (failed) await writer?.flush().catch(() => undefined)
     await snap.close(failed)
   }
   // Indexes are built once, sorted, after the bulk load: far cheaper than maintaining them row by row.
   const addIndexes = renderAddIndexes(stageDef, names.stage)
+  const indexStart = performance.now()
   if (addIndexes) await sql.raw(addIndexes).execute(target.kysely)
+  result.profile.indexMs += performance.now() - indexStart
 
   // Swap, then record the state. RENAME TABLE is atomic but commits implicitly, so the state write
   // cannot share its transaction; if we die between the two, the next run refreshes again (or, for an

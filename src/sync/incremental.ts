@@ -8,7 +8,7 @@ import { prefetch } from './batches.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import { columnTerms, type KeysetQuery, type RawRow, readKeyset } from './read.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
-import { type WriteTarget, writeBatch } from './write.js'
+import { BatchWriter, type WriteTarget, writeBatch } from './write.js'
 
 /**
  * Merge the rows that changed since the saved position into the target, by primary key.
@@ -48,15 +48,25 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     keyIndexes: shape.keyIndexes,
     mode: initial ? 'load' : 'upsert',
     loadId: job.loadId,
+    profile: result.profile,
   }
   const snap = await openSnapshot(job.source)
   let failed = true
+  let writer: BatchWriter | undefined
   try {
     if (snap.capWarning && cursor.temporal) result.warnings.push(snap.capWarning)
     let lastCursor = job.state?.lastCursor ?? null
     let lastKey = job.state?.lastKey ?? null
-    const write = async (rows: RawRow[], phase: Phase) => {
-      const state: StateUpdate = {
+    writer = new BatchWriter(w, (counts, rowCount) => {
+      result.rowsRead += rowCount
+      result.inserted += counts.inserted
+      result.updated += counts.updated
+      result.unchanged += counts.unchanged
+      job.progress(rowCount)
+    })
+    // The state is taken at push time: the position of the batch's own last row.
+    const write = (rows: RawRow[], phase: Phase) =>
+      writer!.push(rows, {
         pipeline: job.pipeline,
         table: config.name,
         strategy: 'incremental',
@@ -68,14 +78,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
         lastCursor,
         lastKey,
         rowsDelta: rows.length,
-      }
-      const counts = await writeBatch(w, rows, state)
-      result.rowsRead += rows.length
-      result.inserted += counts.inserted
-      result.updated += counts.updated
-      result.unchanged += counts.unchanged
-      job.progress(rows.length)
-    }
+      })
     const read = (q: Omit<KeysetQuery, 'from' | 'select' | 'batchSize' | 'timeoutMs'>) =>
       prefetch(
         readKeyset(snap.conn, {
@@ -85,6 +88,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
           batchSize: config.batchSize,
           timeoutMs: job.queryTimeoutMs,
         }),
+        result.profile,
       )
     const keyTerms = columnTerms(shape.keyCodecs)
     const n = shape.codecs.length
@@ -97,9 +101,13 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       for await (const rows of read({ where: [], order: keyTerms, after: lastKey })) {
         lastKey = rows[rows.length - 1]!.slice(n) as Buffer[]
         await write(rows, 'initial')
-        if (job.signal.aborted) return
+        if (job.signal.aborted) break
       }
+      await writer.flush()
+      if (job.signal.aborted) return
+      const indexStart = performance.now()
       await finishInitialLoad(job)
+      result.profile.indexMs += performance.now() - indexStart
       // The position: after the last row at the bound. Every row up to it was in the copy; an empty
       // table (or one whose cursors are all NULL) keeps no position and is copied whole again next run.
       lastKey = lastCursor === null ? null : await lastKeyAt(snap, shape, job, lastCursor)
@@ -113,8 +121,10 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       // Rows whose cursor is NULL, by primary key.
       for await (const rows of read({ where: [`${cursor.expr} IS NULL`], order: keyTerms, after: null })) {
         await write(rows, 'incremental')
-        if (job.signal.aborted) return
+        if (job.signal.aborted) break
       }
+      await writer.flush()
+      if (job.signal.aborted) return
     }
 
     // Rows after the saved position and below the cap, in (cursor, key) order.
@@ -145,11 +155,14 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
         lastKey = last.slice(n + 1) as Buffer[]
       }
       await write(rows, 'incremental')
-      if (job.signal.aborted) return
+      if (job.signal.aborted) break
     }
+    await writer.flush()
     result.lastCursor = lastCursor
     failed = false
   } finally {
+    // A failed run must not leave a commit running behind a retry that re-reads the position.
+    if (failed) await writer?.flush().catch(() => undefined)
     await snap.close(failed)
   }
 }
@@ -197,7 +210,12 @@ async function initialBound(snap: Snapshot, shape: RowShape, job: TableJob): Pro
 }
 
 /** The largest primary key among the rows whose cursor equals `bound`. */
-async function lastKeyAt(snap: Snapshot, shape: RowShape, job: TableJob, bound: string): Promise<Buffer[] | null> {
+async function lastKeyAt(
+  snap: Snapshot,
+  shape: RowShape,
+  job: TableJob,
+  bound: string,
+): Promise<Buffer[] | null> {
   const cursor = shape.cursor!
   const keys = shape.keyCodecs
   const [rows] = await snap.conn.query({

@@ -42,6 +42,15 @@ export interface TableResult {
   error?: string
   /** The newest cursor value synced, for the lag metric. */
   lastCursor?: string | null
+  /** Where the time went, in ms: waiting for source rows, encoding them, writing them, building indexes. */
+  profile: TableProfile
+}
+
+export interface TableProfile {
+  readWaitMs: number
+  encodeMs: number
+  writeMs: number
+  indexMs: number
 }
 
 /** The shape of a table's rows as read and written: codecs, key positions, cursor. */

@@ -158,7 +158,7 @@ function bitValue(v: Buffer): string {
 }
 
 /**
- * Run a LOAD DATA of `rows` on `conn` (inside the caller's transaction). With LOCAL the server turns data
+ * Run a LOAD DATA of encoded rows on `conn` (inside the caller's transaction). With LOCAL the server turns data
  * errors into warnings, since it cannot stop the client mid-stream, so any warning fails the batch here:
  * a truncated or converted value must never be committed quietly.
  */
@@ -166,10 +166,9 @@ export async function loadRows(
   conn: PoolConnection,
   w: WriteTarget,
   statement: string,
-  rows: RawRow[],
-  ordinalBase = 0,
+  chunks: Buffer[],
+  rows: number,
 ) {
-  const chunks = encodeRows(w, rows, ordinalBase)
   const [res] = await conn.query({ sql: statement, infileStreamFactory: () => Readable.from(chunks) })
   const header = res as ResultSetHeader
   if (header.warningStatus > 0) {
@@ -177,8 +176,8 @@ export async function loadRows(
     const text = (warnings as Array<{ Message: string }>).map((x) => x.Message).join('; ')
     throw new SyncError(`table ${w.label}: the target changed values while loading: ${text}`)
   }
-  if (header.affectedRows < rows.length) {
-    throw new SyncError(`table ${w.label}: LOAD DATA stored ${header.affectedRows} of ${rows.length} rows`)
+  if (header.affectedRows < rows) {
+    throw new SyncError(`table ${w.label}: LOAD DATA stored ${header.affectedRows} of ${rows} rows`)
   }
 }
 

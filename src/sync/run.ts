@@ -184,6 +184,7 @@ async function syncTableWithRetry(
     deleted: 0,
     seconds: 0,
     schemaChanges: [],
+    profile: { readWaitMs: 0, encodeMs: 0, writeMs: 0, indexMs: 0 },
     warnings: [
       ...sourceDef.skippedIndexes.map((i) => `index ${i} has functional key parts and is not copied`),
     ],

@@ -7,8 +7,10 @@ import { log } from '../observe/log.js'
 import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
 import type { ColumnCodec } from './codec.js'
-import { isLocalInfileRefused, loadDataStatement, loadRows } from './load-data.js'
-import type { RawRow } from './read.js'
+import type { TableProfile } from './job.js'
+import { encodeRows, isLocalInfileRefused, loadDataStatement, loadRows } from './load-data.js'
+import { noteBytesMoved } from './memory.js'
+import { approxBytes, type RawRow } from './read.js'
 
 /** Where and how a table's rows are written. */
 export interface WriteTarget {
@@ -28,7 +30,11 @@ export interface WriteTarget {
    * load: LOAD DATA LOCAL … REPLACE (bulk path, load-data.ts), switched to upsert when the server refuses.
    */
   mode: 'upsert' | 'insert' | 'load'
+  /** Set once the target has taken a LOAD DATA: later batches need no fallback. */
+  loadAccepted?: boolean
   loadId: string
+  /** Accumulates encode and write time. */
+  profile?: TableProfile
 }
 
 /** Soft cap on one INSERT: bigger statements are not faster, and stay far from max_allowed_packet. */
@@ -103,49 +109,119 @@ export interface WriteCounts {
   unchanged: number
 }
 
+/** A batch encoded for its write path, ready to send. */
+export interface PreparedBatch {
+  rowCount: number
+  /** Bytes of the values, roughly. */
+  bytes: number
+  /**
+   * The rows themselves, kept only until the target has taken one LOAD DATA (a refusal then needs them
+   * again, as INSERTs); after that a batch holds just its compact encoding, so memory stays small.
+   */
+  rows?: RawRow[]
+  ordinalBase: number
+  /** LOAD DATA payload (mode 'load'). */
+  load?: Buffer[]
+  /** INSERT statements (modes 'upsert' and 'insert'). */
+  inserts?: Array<{ sql: string; rows: number }>
+}
+
+/** Encode a batch for the target's current write path (CPU only, no I/O). */
+export function prepareBatch(w: WriteTarget, rows: RawRow[], ordinalBase = 0): PreparedBatch {
+  const started = performance.now()
+  const base = { rowCount: rows.length, bytes: approxBytes(rows), ordinalBase }
+  const p: PreparedBatch =
+    w.mode === 'load'
+      ? { ...base, load: encodeRows(w, rows, ordinalBase), ...(w.loadAccepted ? {} : { rows }) }
+      : { ...base, inserts: buildInserts(w, rows, ordinalBase) }
+  if (w.profile) w.profile.encodeMs += performance.now() - started
+  return p
+}
+
 /**
  * Write a batch and, in the same transaction, the state that covers it: a crash at any moment leaves
  * either both or neither, so a rerun neither skips nor doubles a row.
  */
-export async function writeBatch(
+export async function commitBatch(
   w: WriteTarget,
-  rows: RawRow[],
+  p: PreparedBatch,
   state: StateUpdate | null,
-  ordinalBase = 0,
 ): Promise<WriteCounts> {
   try {
-    return await writeOnce(w, rows, state, ordinalBase)
+    return await commitOnce(w, p, state)
   } catch (err) {
-    if (w.mode !== 'load' || !isLocalInfileRefused(err)) throw err
+    if (!p.load || !p.rows || !isLocalInfileRefused(err)) throw err
     // The server (local_infile=OFF, the MySQL 8 default) or a proxy refuses LOAD DATA LOCAL: the same
     // rows go in as multi-row upserts, slower but equal.
-    log().warn(
-      { event: 'load_data_refused', table: w.label },
-      `${w.label}: the target refuses LOAD DATA LOCAL INFILE (${errorMessage(err)}); using INSERT instead`,
-    )
-    w.mode = 'upsert'
-    return writeOnce(w, rows, state, ordinalBase)
+    if (w.mode === 'load') {
+      log().warn(
+        { event: 'load_data_refused', table: w.label },
+        `${w.label}: the target refuses LOAD DATA LOCAL INFILE (${errorMessage(err)}); using INSERT instead`,
+      )
+      w.mode = 'upsert'
+    }
+    return commitOnce(w, prepareBatch(w, p.rows, p.ordinalBase), state)
   }
 }
 
-async function writeOnce(w: WriteTarget, rows: RawRow[], state: StateUpdate | null, ordinalBase: number) {
+/** prepareBatch + commitBatch, for single batches. */
+export function writeBatch(w: WriteTarget, rows: RawRow[], state: StateUpdate | null, ordinalBase = 0) {
+  return commitBatch(w, prepareBatch(w, rows, ordinalBase), state)
+}
+
+/**
+ * Batches committed in order, one at a time, while the next one is encoded: the target loads batch N
+ * while this process encodes batch N+1. `push` returns once the batch is encoded and the previous one
+ * committed, so at most two batches are held; `flush` waits for the last.
+ */
+export class BatchWriter {
+  private inflight: Promise<void> | null = null
+
+  constructor(
+    private readonly w: WriteTarget,
+    private readonly done: (counts: WriteCounts, rowCount: number) => void,
+  ) {}
+
+  async push(rows: RawRow[], state: StateUpdate | null, ordinalBase = 0): Promise<void> {
+    const prepared = prepareBatch(this.w, rows, ordinalBase)
+    await this.flush()
+    const commit = commitBatch(this.w, prepared, state).then((counts) => {
+      this.done(counts, prepared.rowCount)
+      noteBytesMoved(prepared.bytes)
+    })
+    // Awaited by the next push or flush; until then its failure must not count as unhandled.
+    commit.catch(() => undefined)
+    this.inflight = commit
+  }
+
+  async flush(): Promise<void> {
+    const pending = this.inflight
+    this.inflight = null
+    if (pending) await pending
+  }
+}
+
+async function commitOnce(w: WriteTarget, p: PreparedBatch, state: StateUpdate | null) {
   const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0 }
   const stateSql = state ? stateQuery(w.target.kysely, state).compile() : null
   const conn = await w.target.pool.getConnection()
   let ok = false
   try {
     await conn.query('START TRANSACTION')
-    if (w.mode === 'load') {
-      await loadRows(conn, w, loadDataStatement(w), rows, ordinalBase)
-      counts.inserted += rows.length
+    const started = performance.now()
+    if (p.load) {
+      await loadRows(conn, w, loadDataStatement(w), p.load, p.rowCount)
+      counts.inserted += p.rowCount
     } else {
-      for (const s of buildInserts(w, rows, ordinalBase)) {
+      for (const s of p.inserts ?? []) {
         const [res] = await conn.query(s.sql)
         addCounts(counts, res as ResultSetHeader, s.rows)
       }
     }
     if (stateSql) await conn.query(stateSql.sql, stateSql.parameters as unknown[])
     await conn.query('COMMIT')
+    if (p.load) w.loadAccepted = true
+    if (w.profile) w.profile.writeMs += performance.now() - started
     ok = true
   } finally {
     if (ok) {

@@ -36,7 +36,11 @@ const say = (s: string) => process.stderr.write(`${s}\n`)
 
 // Same settings for both servers and both tools: a buffer pool that holds the table, and the commit
 // durability of a bulk-loading replica (fsync once a second), as is usual for such copies.
-const SERVER_ARGS = ['--innodb-buffer-pool-size=2G', '--innodb-log-file-size=1G', '--innodb-flush-log-at-trx-commit=2']
+const SERVER_ARGS = [
+  '--innodb-buffer-pool-size=2G',
+  '--innodb-log-file-size=1G',
+  '--innodb-flush-log-at-trx-commit=2',
+]
 
 async function main(): Promise<void> {
   say(`bench: ${ROWS.toLocaleString('en')} rows, ${SMALL} small tables, median of ${RUNS}`)
@@ -46,8 +50,18 @@ async function main(): Promise<void> {
   ])
   const [source, target] = servers as [ThrowawayServer, ThrowawayServer]
   try {
-    const src = await mysql.createConnection({ host: source.host, port: source.port, user: 'root', multipleStatements: true })
-    const tgt = await mysql.createConnection({ host: target.host, port: target.port, user: 'root', multipleStatements: true })
+    const src = await mysql.createConnection({
+      host: source.host,
+      port: source.port,
+      user: 'root',
+      multipleStatements: true,
+    })
+    const tgt = await mysql.createConnection({
+      host: target.host,
+      port: target.port,
+      user: 'root',
+      multipleStatements: true,
+    })
     await src.query('CREATE DATABASE bench')
     await src.changeUser({ database: 'bench' })
     let t = Date.now()
@@ -70,7 +84,10 @@ async function main(): Promise<void> {
     }
     const incremental = await pipeline('bench_inc', '  - name: orders\n    cursor: updated_at')
     const refresh = await pipeline('bench_full', '  - name: orders\n    strategy: full_refresh')
-    const all = await pipeline('bench_all', '  - name: digits\n    strategy: full_refresh\n  - name: "*"\n    cursor: updated_at')
+    const all = await pipeline(
+      'bench_all',
+      '  - name: digits\n    strategy: full_refresh\n  - name: "*"\n    cursor: updated_at',
+    )
     const dbsync = (...a: string[]) => measure(process.execPath, [cliPath, ...a, '--log-level', 'warn'])
     const results: Row[] = []
     const record = (operation: string, rows: number, runs: Measurement[], reference?: number) => {
@@ -144,12 +161,15 @@ async function main(): Promise<void> {
     record(`dbsync no-op sync of ${SMALL + 2} tables`, SMALL + 2, noop)
 
     const validate: Measurement[] = []
-    for (let i = 0; i < RUNS; i++) validate.push(await dbsync('validate', '-p', incremental, '--data', '--tables', 'orders'))
+    for (let i = 0; i < RUNS; i++)
+      validate.push(await dbsync('validate', '-p', incremental, '--data', '--tables', 'orders'))
     record('dbsync validate --data', ROWS, validate, reference)
 
     await Promise.all([src.end(), tgt.end()])
     if (JSON_OUT) {
-      process.stdout.write(`${JSON.stringify({ rows: ROWS, runs: RUNS, machine: machine(), results }, null, 2)}\n`)
+      process.stdout.write(
+        `${JSON.stringify({ rows: ROWS, runs: RUNS, machine: machine(), results }, null, 2)}\n`,
+      )
     } else {
       process.stdout.write(`\n${renderTable(results)}\n\nmachine: ${machine()}\n`)
     }
@@ -178,7 +198,8 @@ function renderTable(rows: Row[]): string {
     r.ratioToReference === null ? '-' : r.ratioToReference.toFixed(2),
   ])
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ')
+  const line = (c: string[]) =>
+    c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ')
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')
 }
 

@@ -16,9 +16,17 @@ export interface Measurement {
  * sampled every 20 ms until the process exits (the kernel keeps the high-water mark, so the last sample
  * is the peak up to that moment): no dependency on /usr/bin/time.
  */
-export async function measure(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; shell?: boolean } = {}) {
+export async function measure(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; shell?: boolean } = {},
+) {
   const started = process.hrtime.bigint()
-  const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], shell: opts.shell })
+  const child = spawn(cmd, args, {
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    shell: opts.shell,
+  })
   const out: Buffer[] = []
   const err: Buffer[] = []
   child.stdout.on('data', (b: Buffer) => out.push(b))

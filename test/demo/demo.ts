@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'dbsync-demo-'))
   let servers: ThrowawayServer[] = []
   try {
-    step('Starting a throwaway source and target server', 'Two MariaDB servers on free loopback ports, data in a temp folder.')
+    step(
+      'Starting a throwaway source and target server',
+      'Two MariaDB servers on free loopback ports, data in a temp folder.',
+    )
     servers = await Promise.all([startServer({ name: 'demo-source' }), startServer({ name: 'demo-target' })])
     const [source, target] = servers as [ThrowawayServer, ThrowawayServer]
     const admin = await mysql.createConnection({ host: source.host, port: source.port, user: 'root' })
@@ -49,7 +52,10 @@ async function main(): Promise<void> {
       TARGET_DATABASE_URL: `mysql://root@${target.host}:${target.port}/shop_copy`,
     }
     const pipeline = join(work, 'shop.yaml')
-    step('dbsync init', 'Introspects the source and writes a commented pipeline file, one strategy per table.')
+    step(
+      'dbsync init',
+      'Introspects the source and writes a commented pipeline file, one strategy per table.',
+    )
     let code = await dbsync(['init', '-o', pipeline], env)
     if (code !== 0) throw new Error(`init exited ${code}`)
 
@@ -73,7 +79,10 @@ async function main(): Promise<void> {
     code = await dbsync(['sync', '-p', pipeline], env)
     if (code !== 0) throw new Error(`sync exited ${code}`)
 
-    step('dbsync validate --data', 'Compares source and target contents with chunked checksums on both servers.')
+    step(
+      'dbsync validate --data',
+      'Compares source and target contents with chunked checksums on both servers.',
+    )
     code = await dbsync(['validate', '-p', pipeline, '--data'], env)
     if (code !== 0) throw new Error(`validate --data exited ${code}`)
 

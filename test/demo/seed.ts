@@ -63,7 +63,15 @@ export async function seedShop(conn: mysql.Connection): Promise<void> {
     JSON.stringify({ color: ['red', 'green', 'blue'][i % 3], weight_g: (i * 13) % 900 }),
   ])
   await conn.query('INSERT INTO products (sku, name, price, attributes) VALUES ?', [products])
-  const names = ['Ana Souza', 'Jürgen Müller', 'Åsa Lind', '山田 太郎', 'Chloé Martin', 'Priya Sharma', "O'Brien"]
+  const names = [
+    'Ana Souza',
+    'Jürgen Müller',
+    'Åsa Lind',
+    '山田 太郎',
+    'Chloé Martin',
+    'Priya Sharma',
+    "O'Brien",
+  ]
   const customers = Array.from({ length: 2000 }, (_, i) => [
     `customer${i + 1}@example.com`,
     `${names[i % names.length]} ${i + 1}`,
@@ -71,7 +79,9 @@ export async function seedShop(conn: mysql.Connection): Promise<void> {
     ((i * 7919) % 100000) / 100,
     `2024-01-01 00:00:00.000000`,
   ])
-  await conn.query('INSERT INTO customers (email, full_name, country, credit, created_at) VALUES ?', [customers])
+  await conn.query('INSERT INTO customers (email, full_name, country, credit, created_at) VALUES ?', [
+    customers,
+  ])
   const statuses = ['new', 'paid', 'shipped', 'cancelled']
   const orders = Array.from({ length: 5000 }, (_, i) => [
     (i % 2000) + 1,

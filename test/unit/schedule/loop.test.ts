@@ -23,6 +23,7 @@ function table(status: TableResult['status'], extra: Partial<TableResult> = {}):
     unchanged: 0,
     deleted: 0,
     seconds: 0.1,
+    profile: { readWaitMs: 0, encodeMs: 0, writeMs: 0, indexMs: 0 },
     schemaChanges: [],
     warnings: [],
     ...(status === 'failed' ? { error: 'Unknown column (ER_BAD_FIELD_ERROR)' } : {}),
