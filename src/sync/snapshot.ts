@@ -17,10 +17,14 @@ export interface Snapshot {
   close(failed?: boolean): Promise<void>
 }
 
-// Transactions open at the moment we look (other than our own session), and the server's clock.
-const CAP_SQL = `SELECT LEAST(NOW(6), COALESCE((SELECT MIN(trx_started) FROM information_schema.INNODB_TRX
-  WHERE trx_mysql_thread_id <> CONNECTION_ID()), NOW(6))) AS cap`
-const NOW_SQL = 'SELECT NOW(6) AS cap'
+// Transactions open at the moment we look (other than our own session), and the server's clock; with
+// the same instant in the server's own time zone, for DATETIME cursors. CONVERT_TZ takes 'SYSTEM' too; it
+// returns NULL for a named zone when the server has no time zone tables, and UTC is used then.
+const capSql = (bound: string) =>
+  `SELECT c.cap, CONVERT_TZ(c.cap, '+00:00', @@global.time_zone) AS local_cap FROM (SELECT ${bound} AS cap) c`
+const CAP_SQL = capSql(`LEAST(NOW(6), COALESCE((SELECT MIN(trx_started) FROM information_schema.INNODB_TRX
+  WHERE trx_mysql_thread_id <> CONNECTION_ID()), NOW(6)))`)
+const NOW_SQL = capSql('NOW(6)')
 
 /**
  * Open a consistent snapshot on the source and compute the late-commit cap.
@@ -35,25 +39,22 @@ export async function openSnapshot(source: Db): Promise<Snapshot> {
   const conn = await source.pool.getConnection()
   try {
     let capWarning: string | null = null
-    let utc: string
+    let cap: { utc: string; serverLocal: string }
     try {
-      utc = await readCap(conn, CAP_SQL)
+      cap = await readCap(conn, CAP_SQL)
     } catch (err) {
       if (!isPrivilegeError(err)) throw err
       capWarning =
         'cannot read information_schema.INNODB_TRX (needs the PROCESS privilege): late commits are covered only by lag'
-      utc = await readCap(conn, NOW_SQL)
+      cap = await readCap(conn, NOW_SQL)
     }
-    // The same instant in the server's own time zone, for DATETIME cursors. CONVERT_TZ takes 'SYSTEM' too;
-    // it returns NULL for a named zone when the server has no time zone tables, and UTC is used then.
-    const [rows] = await conn.query("SELECT CONVERT_TZ(?, '+00:00', @@global.time_zone) AS local_cap", [utc])
-    const serverLocal = (rows as Array<{ local_cap: string | null }>)[0]?.local_cap ?? utc
-    await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ')
+    // The isolation level is set for the next transaction only, whatever the session default is.
+    await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ')
     await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')
     let closed = false
     return {
       conn,
-      cap: { utc, serverLocal },
+      cap,
       capWarning,
       async close(failed = false) {
         if (closed) return
@@ -76,11 +77,11 @@ export async function openSnapshot(source: Db): Promise<Snapshot> {
   }
 }
 
-async function readCap(conn: PoolConnection, text: string): Promise<string> {
+async function readCap(conn: PoolConnection, text: string): Promise<{ utc: string; serverLocal: string }> {
   const [rows] = await conn.query(text)
-  const cap = (rows as Array<{ cap: string }>)[0]?.cap
-  if (!cap) throw new Error('the source did not report its clock')
-  return cap
+  const row = (rows as Array<{ cap: string; local_cap: string | null }>)[0]
+  if (!row?.cap) throw new Error('the source did not report its clock')
+  return { utc: row.cap, serverLocal: row.local_cap ?? row.cap }
 }
 
 function isPrivilegeError(err: unknown): boolean {
