@@ -233,7 +233,8 @@ export function toConnectError(err: unknown, options: ConnectionOptions, address
       // MariaDB refuses a plain login under require_secure_transport=ON with this very error (no
       // ER_SECURE_TRANSPORT_REQUIRED): say so when the login was unencrypted (tls.test.ts).
       if (options.ssl.mode === 'disabled') {
-        hint += `; a server with require_secure_transport=ON also refuses unencrypted logins so: try ssl-mode=REQUIRED`
+        hint +=
+          '; a server with require_secure_transport=ON refuses unencrypted logins this way too: use ssl-mode=REQUIRED or stronger'
       }
       break
     case 'ER_BAD_DB_ERROR':

@@ -31,6 +31,7 @@ export async function* streamBatches(
   conn: PoolConnection,
   text: string,
   batchRows: number,
+  idleTimeoutMs: number,
   batchBytes = 32 * 1024 * 1024,
 ): AsyncGenerator<RawRow[]> {
   // The promise wrapper has no stream(); the underlying connection does.
@@ -40,14 +41,27 @@ export async function* streamBatches(
   const stream = core.query({ sql: text, typeCast: false, rowsAsArray: true }).stream({ highWaterMark: 1000 })
   let batch: RawRow[] = []
   let bytes = 0
-  for await (const row of stream) {
-    batch.push(row)
-    for (const v of row) bytes += v ? v.length + 8 : 8
-    if (batch.length >= batchRows || bytes >= batchBytes) {
-      yield batch
-      batch = []
-      bytes = 0
+  // mysql2's query timeout bounds the whole statement, which a long scan may rightly exceed; what must
+  // never happen is a scan that stops receiving rows and waits forever. Backpressure pauses count too,
+  // so the bound is generous (the caller's query timeout).
+  const timer = setTimeout(stalled, idleTimeoutMs)
+  function stalled() {
+    conn.destroy()
+  }
+  try {
+    for await (const row of stream) {
+      timer.refresh()
+      batch.push(row)
+      for (const v of row) bytes += v ? v.length + 8 : 8
+      if (batch.length >= batchRows || bytes >= batchBytes) {
+        yield batch
+        timer.refresh()
+        batch = []
+        bytes = 0
+      }
     }
+  } finally {
+    clearTimeout(timer)
   }
   if (batch.length > 0) yield batch
 }

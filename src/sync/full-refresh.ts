@@ -70,7 +70,10 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
       result.inserted += counts.inserted
       job.progress(rowCount)
     })
-    for await (const rows of prefetch(streamBatches(snap.conn, text, config.batchSize), result.profile)) {
+    for await (const rows of prefetch(
+      streamBatches(snap.conn, text, config.batchSize, job.queryTimeoutMs),
+      result.profile,
+    )) {
       if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
       await writer!.push(rows, null, ordinal)
       ordinal += rows.length

@@ -52,7 +52,7 @@ export interface RunResult {
 }
 
 /** Queries on the source may run this long before they are abandoned and retried. */
-const QUERY_TIMEOUT_MS = 30 * 60 * 1000
+const QUERY_TIMEOUT_MS = 10 * 60 * 1000
 
 /** A dlt-style load id: the start time in seconds with six decimals, unique per run. */
 export function newLoadId(now = Date.now()): string {

@@ -41,6 +41,8 @@ export interface WriteTarget {
 const STATEMENT_BYTES = 8 * 1024 * 1024
 /** Room for the statement's head and tail around the VALUES rows. */
 const PACKET_MARGIN = 64 * 1024
+/** No single batch write takes this long unless the connection is stuck: then it fails and is retried. */
+export const WRITE_TIMEOUT_MS = 10 * 60 * 1000
 
 /**
  * Build the INSERT statements for a batch: as many rows per statement as fit under both the soft cap
@@ -214,7 +216,7 @@ async function commitOnce(w: WriteTarget, p: PreparedBatch, state: StateUpdate |
       counts.inserted += p.rowCount
     } else {
       for (const s of p.inserts ?? []) {
-        const [res] = await conn.query(s.sql)
+        const [res] = await conn.query({ sql: s.sql, timeout: WRITE_TIMEOUT_MS })
         addCounts(counts, res as ResultSetHeader, s.rows)
       }
     }
