@@ -110,4 +110,28 @@ describe('crash safety', () => {
     )
     expect(stale).toEqual([])
   })
+
+  it('lets only one of two concurrent runs of a pipeline through: the other exits 4', async () => {
+    const file = await pipeline('incremental')
+    const first = spawn(process.execPath, [cliPath, 'sync', '-p', file], { stdio: 'ignore' })
+    const firstExit = new Promise<number | null>((r) => first.once('exit', (code) => r(code)))
+    try {
+      // Once the first run has committed a batch it holds the lock for the rest of the table.
+      const deadline = Date.now() + 40_000
+      while (Date.now() < deadline) {
+        const [rows] = await dbs.target
+          .query(`SELECT rows_synced FROM _sync_state WHERE table_name = 'big'`)
+          .catch(() => [[]])
+        if (Number((rows as Array<{ rows_synced: string }>)[0]?.rows_synced ?? 0) > 0) break
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      const second = await runCli(['sync', '-p', file])
+      expect(second.exitCode).toBe(4)
+      expect(second.stderr).toMatch(/held by another run/)
+    } finally {
+      expect(await firstExit).toBe(0)
+    }
+    const { source, target } = await expectSameRows(dbs.source, dbs.target, 'big', ['id'])
+    expect(target).toEqual(source)
+  })
 })
