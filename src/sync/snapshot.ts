@@ -22,8 +22,13 @@ export interface Snapshot {
 // returns NULL for a named zone when the server has no time zone tables, and UTC is used then.
 const capSql = (bound: string) =>
   `SELECT c.cap, CONVERT_TZ(c.cap, '+00:00', @@global.time_zone) AS local_cap FROM (SELECT ${bound} AS cap) c`
+// Only transactions that have written, hold locks or are running a statement can still commit rows
+// stamped before now: one that is read-only, or has only read so far, stamps whatever it writes later at
+// or after now, above the cap anyway. Leaving those out keeps other syncs' snapshots (READ ONLY) and idle
+// sessions from holding every table back.
 const CAP_SQL = capSql(`LEAST(NOW(6), COALESCE((SELECT MIN(trx_started) FROM information_schema.INNODB_TRX
-  WHERE trx_mysql_thread_id <> CONNECTION_ID()), NOW(6)))`)
+  WHERE trx_mysql_thread_id <> CONNECTION_ID() AND trx_is_read_only = 0 AND trx_autocommit_non_locking = 0
+    AND (trx_rows_modified > 0 OR trx_lock_structs > 0 OR trx_query IS NOT NULL)), NOW(6)))`)
 const NOW_SQL = capSql('NOW(6)')
 
 /**

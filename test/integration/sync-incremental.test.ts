@@ -1,7 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { expectSameRows, pipelineYaml } from '../support/compare.js'
 import { createTestDatabases, openConnection, type TestDbs } from '../support/db.js'
+import { createDatabasesOn } from '../support/own-dbs.js'
+import { startServer } from '../support/servers.js'
 
 let dbs: TestDbs
 
@@ -84,26 +86,41 @@ describe('incremental sync', () => {
   })
 
   it('waits for a transaction still open on the source instead of passing its rows by', async () => {
-    await dbs.source.query(
-      `CREATE TABLE late (id INT PRIMARY KEY, v VARCHAR(10), updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY (updated_at))`,
-    )
-    await dbs.source.query(`INSERT INTO late (id, v, updated_at) VALUES (1, 'old', '2024-01-01 00:00:00')`)
-    const slow = await openConnection(dbs.sourceUrl)
+    // Its own source server: the open transaction below holds back the late-commit cap of every sync on
+    // its server, which would stall other test files sharing the common one.
+    const server = await startServer({ name: 'late-source' })
+    const own = await createDatabasesOn(server.url, inject('targetUrl'))
+    const sync = async (tables: string) => {
+      const file = await writeTempPipeline(
+        pipelineYaml({ sourceUrl: own.sourceUrl, targetUrl: own.targetUrl, tables }),
+      )
+      const res = await runCli(['sync', '-p', file, '--json'])
+      expect(res.exitCode, res.stderr + res.stdout).toBe(0)
+    }
+    const slow = await openConnection(own.sourceUrl)
     try {
+      await own.source.query(
+        `CREATE TABLE late (id INT PRIMARY KEY, v VARCHAR(10), updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY (updated_at))`,
+      )
+      await own.source.query(`INSERT INTO late (id, v, updated_at) VALUES (1, 'old', '2024-01-01 00:00:00')`)
+      const tables = `  - name: late\n    cursor: updated_at`
+      await sync(tables)
       // The slow writer stamps its row first but commits last: the classic silent loss.
       await slow.query('START TRANSACTION')
       await slow.query(`INSERT INTO late (id, v) VALUES (2, 'slow')`)
       await new Promise((r) => setTimeout(r, 1100))
-      await dbs.source.query(`INSERT INTO late (id, v) VALUES (3, 'fast')`)
-      const tables = `  - name: late\n    cursor: updated_at`
+      await own.source.query(`INSERT INTO late (id, v) VALUES (3, 'fast')`)
       await sync(tables)
       await slow.query('COMMIT')
       await sync(tables)
-      await expectEqual('late')
-      const [rows] = await dbs.target.query('SELECT id FROM late ORDER BY id')
+      const { source, target } = await expectSameRows(own.source, own.target, 'late', ['id'])
+      expect(target).toEqual(source)
+      const [rows] = await own.target.query('SELECT id FROM late ORDER BY id')
       expect((rows as Array<{ id: number }>).map((r) => r.id)).toEqual([1, 2, 3])
     } finally {
       await slow.end()
+      await own.drop()
+      await server.stop()
     }
   })
 
