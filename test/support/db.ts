@@ -33,15 +33,18 @@ export function openConnection(url: string): Promise<mysql.Connection> {
 }
 
 /**
- * Creates a uniquely named database on the source and on the target server. The names differ, so a
- * single external server can serve as both.
+ * Creates a uniquely named database on the source and on the target server (the shared test servers, or
+ * servers a test file started itself, as URLs without a database). The names differ, so a single server
+ * can serve as both.
  */
-export async function createTestDatabases(): Promise<TestDbs> {
+export async function createTestDatabases(
+  servers: { source: string; target: string } = { source: inject('sourceUrl'), target: inject('targetUrl') },
+): Promise<TestDbs> {
   const id = randomBytes(5).toString('hex')
   const sourceDb = `dbsync_t_${id}_source`
   const targetDb = `dbsync_t_${id}_target`
-  const sourceServer = inject('sourceUrl')
-  const targetServer = inject('targetUrl')
+  const sourceServer = servers.source
+  const targetServer = servers.target
   const [sourceSide, targetSide] = await Promise.allSettled([
     createDatabase(sourceServer, sourceDb),
     createDatabase(targetServer, targetDb),
