@@ -47,6 +47,7 @@ export async function buildPipeline(raw: PipelineFile, absFile: string, at: Loca
     tables,
     retry,
     shutdownTimeoutMs: parseDuration(raw.shutdown_timeout),
+    queryTimeoutMs: parseDuration(raw.query_timeout),
   }
   if (raw.schedule) pipeline.schedule = buildSchedule(raw.schedule, at)
   if (raw.health) pipeline.health = { port: raw.health.port, host: raw.health.host }
@@ -87,6 +88,7 @@ async function buildConnection(side: Side, raw: PipelineFile, baseDir: string, a
     ssl: await buildSsl(side, url, conf.ssl ?? {}, baseDir, at),
     poolMax: conf.pool?.max ?? 10,
     connectTimeoutMs: url.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    stallTimeoutMs: parseDuration(raw.query_timeout),
   }
   return options
 }

@@ -129,6 +129,9 @@ export const pipelineFileSchema = mapping({
     max_delay: duration('longest backoff delay').default('60s'),
   }).default({ attempts: 5, base_delay: '1s', max_delay: '60s' }),
   shutdown_timeout: duration('on SIGTERM, wait this long for running batches').default('30s'),
+  query_timeout: duration(
+    'abandon (and retry) a read or write that has not finished after this long: a stalled connection never hangs a run',
+  ).default('10m'),
 }).describe('dbsync pipeline file')
 
 /** The pipeline file after validation and defaults, still in the file's spelling. */

@@ -30,6 +30,8 @@ export interface ConnectionOptions {
   poolMax: number
   /** Milliseconds for the TCP connect + handshake. */
   connectTimeoutMs: number
+  /** A pooled connection on which nothing moves for this long is failed (query_timeout). */
+  stallTimeoutMs: number
 }
 
 /** One entry of `tables:` as written, after `defaults:` were merged into it. */
@@ -84,4 +86,6 @@ export interface Pipeline {
   notify?: { webhook: string; on: Array<'failure' | 'recovery'> }
   /** Milliseconds to wait for running batches on SIGTERM before exiting. */
   shutdownTimeoutMs: number
+  /** A source read or target write still running after this long is abandoned and retried. */
+  queryTimeoutMs: number
 }

@@ -113,6 +113,19 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
       conn.destroy()
       return
     }
+    // A peer that stops answering without closing (a hung server, a NAT box) is invisible to TCP
+    // keepalive. Failing the socket when nothing moves for query_timeout fails the statement in flight
+    // the way a cut does, so the retry logic takes over; no statement of ours waits that long silently.
+    const socket = (conn as unknown as { stream?: import('node:net').Socket }).stream
+    socket?.setTimeout(options.stallTimeoutMs, () => {
+      const err = Object.assign(
+        new Error(`no answer from ${options.side} ${address} for ${options.stallTimeoutMs} ms`),
+        {
+          code: 'ETIMEDOUT',
+        },
+      )
+      socket.destroy(err)
+    })
     // Queued before any other statement on this connection, so it always runs first.
     conn.query(SESSION_INIT, (err: Error | null) => {
       if (err) conn.destroy()
@@ -158,7 +171,7 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
       async close() {
         if (closed) return
         closed = true
-        await pool.end().catch(() => undefined)
+        await closePool(core, pool)
       },
     } satisfies Db
   } catch (err) {
@@ -261,4 +274,28 @@ export async function withConnection<T>(db: Db, fn: (conn: PoolConnection) => Pr
   } finally {
     conn.release()
   }
+}
+
+const CLOSE_TIMEOUT_MS = 5_000
+
+/**
+ * End a pool politely, or destroy its connections when a peer stopped answering: pool.end() waits for
+ * every connection to say goodbye, and a stalled one never does, which would keep the process alive.
+ */
+async function closePool(core: CorePool, pool: PromisePool): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const ended = pool.end().then(
+    () => true,
+    () => true,
+  )
+  const expired = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), CLOSE_TIMEOUT_MS)
+  })
+  const polite = await Promise.race([ended, expired])
+  clearTimeout(timer)
+  if (polite) return
+  // mysql2 offers no public "destroy all"; its pool keeps every connection in _allConnections.
+  const all = (core as unknown as { _allConnections?: { toArray(): Array<{ destroy(): void }> } })
+    ._allConnections
+  for (const conn of all?.toArray() ?? []) conn.destroy()
 }

@@ -3,6 +3,8 @@ import type { Connection } from 'mysql2/promise'
 import { LockError } from '../errors.js'
 import type { Db } from './connect.js'
 
+const RELEASE_TIMEOUT_MS = 5_000
+
 /** A held run lock; `release()` is idempotent. */
 export interface RunLock {
   name: string
@@ -43,8 +45,14 @@ export async function acquireRunLock(target: Db, pipeline: string): Promise<RunL
     async release() {
       if (released) return
       released = true
-      await conn.query('DO RELEASE_LOCK(?)', [name]).catch(() => undefined)
-      await conn.end().catch(() => conn.destroy())
+      // The lock dies with the session, so a connection that does not answer is simply destroyed.
+      const ended = conn
+        .query('DO RELEASE_LOCK(?)', [name])
+        .then(() => conn.end())
+        .then(() => true)
+        .catch(() => false)
+      const timer = new Promise<boolean>((r) => setTimeout(() => r(false), RELEASE_TIMEOUT_MS).unref())
+      if (!(await Promise.race([ended, timer]))) conn.destroy()
     },
   }
 }

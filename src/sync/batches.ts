@@ -46,6 +46,15 @@ export async function* streamBatches(
   // so the bound is generous (the caller's query timeout).
   const timer = setTimeout(stalled, idleTimeoutMs)
   function stalled() {
+    // Destroying the connection alone leaves mysql2's stream unsettled: fail the stream itself, with a
+    // code the retry logic treats as transient.
+    const err = Object.assign(
+      new Error(`no rows from the source for ${idleTimeoutMs} ms: the connection stalled`),
+      {
+        code: 'ETIMEDOUT',
+      },
+    )
+    ;(stream as unknown as { destroy(e: Error): void }).destroy(err)
     conn.destroy()
   }
   try {

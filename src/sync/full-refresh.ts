@@ -43,6 +43,7 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
     keyIndexes: shape.keyIndexes,
     mode: 'load',
     loadId: job.loadId,
+    timeoutMs: job.queryTimeoutMs,
     profile: result.profile,
   }
   const snap = await openSnapshot(job.source)

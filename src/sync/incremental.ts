@@ -48,6 +48,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     keyIndexes: shape.keyIndexes,
     mode: initial ? 'load' : 'upsert',
     loadId: job.loadId,
+    timeoutMs: job.queryTimeoutMs,
     profile: result.profile,
   }
   const snap = await openSnapshot(job.source)

@@ -4,8 +4,8 @@ import type { PoolConnection } from 'mysql2/promise'
 import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
 import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
-import type { RawRow } from './read.js'
-import { rowId, WRITE_TIMEOUT_MS, type WriteTarget } from './write.js'
+import { queryWithTimeout, type RawRow } from './read.js'
+import { rowId, type WriteTarget } from './write.js'
 
 /**
  * REPLACE: a resumed load may meet rows an earlier attempt wrote; they are replaced, never doubled.
@@ -169,11 +169,12 @@ export async function loadRows(
   chunks: Buffer[],
   rows: number,
 ) {
-  const [res] = await conn.query({
-    sql: statement,
-    infileStreamFactory: () => Readable.from(chunks),
-    timeout: WRITE_TIMEOUT_MS,
-  })
+  // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
+  const [res] = await queryWithTimeout(
+    conn,
+    { sql: statement, infileStreamFactory: () => Readable.from(chunks) },
+    w.timeoutMs,
+  )
   const header = res as ResultSetHeader
   if (header.warningStatus > 0) {
     const [warnings] = await conn.query('SHOW WARNINGS LIMIT 5')

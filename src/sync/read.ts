@@ -1,4 +1,4 @@
-import type { PoolConnection } from 'mysql2/promise'
+import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2/promise'
 import { quoteId } from '../db/quote.js'
 import type { ColumnCodec } from './codec.js'
 
@@ -53,7 +53,12 @@ export async function* readKeyset(conn: PoolConnection, q: KeysetQuery): AsyncGe
       `SELECT ${selectList} FROM ${q.from}` +
       (conds.length ? ` WHERE ${conds.join(' AND ')}` : '') +
       ` ORDER BY ${orderBy} LIMIT ${limit}`
-    const batch = await queryWithTimeout(conn, text, q.timeoutMs)
+    const [rows] = await queryWithTimeout(
+      conn,
+      { sql: text, typeCast: false, rowsAsArray: true },
+      q.timeoutMs,
+    )
+    const batch = rows as unknown as RawRow[]
     if (batch.length === 0) return
     const last = batch[batch.length - 1]!
     after = last.slice(last.length - n) as Buffer[]
@@ -66,14 +71,18 @@ export async function* readKeyset(conn: PoolConnection, q: KeysetQuery): AsyncGe
 }
 
 /**
- * One keyset read, abandoned after `timeoutMs`. Not mysql2's own `timeout` option: when the connection
- * dies mid-query (a network cut), mysql2 rejects the query but never clears that timer, which then kept
- * the finished CLI process alive for the whole 30 minutes (test/integration/faults.test.ts). This timer
- * is cleared either way, and on expiry destroys the connection, which must not be reused mid-result.
+ * A query abandoned after `timeoutMs`. Use this, not mysql2's own `timeout` option: when the connection
+ * dies mid-query (a network cut), mysql2 rejects the query but never clears that option's timer, which
+ * then kept the finished CLI process alive for the whole timeout (test/integration/faults.test.ts). This
+ * timer is cleared either way, and on expiry destroys the connection, which must not be reused mid-result.
  */
-async function queryWithTimeout(conn: PoolConnection, text: string, timeoutMs: number): Promise<RawRow[]> {
+export async function queryWithTimeout(
+  conn: PoolConnection,
+  options: QueryOptions,
+  timeoutMs: number,
+): Promise<[QueryResult, FieldPacket[]]> {
   let timer: NodeJS.Timeout | undefined
-  const query = conn.query({ sql: text, typeCast: false, rowsAsArray: true })
+  const query = conn.query(options)
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       // A destroyed connection never settles the query it was running: it is left behind, unheard.
@@ -87,8 +96,7 @@ async function queryWithTimeout(conn: PoolConnection, text: string, timeoutMs: n
     }, timeoutMs)
   })
   try {
-    const [rows] = await Promise.race([query, expired])
-    return rows as unknown as RawRow[]
+    return await Promise.race([query, expired])
   } finally {
     clearTimeout(timer)
   }

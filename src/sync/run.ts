@@ -51,9 +51,6 @@ export interface RunResult {
   tables: TableResult[]
 }
 
-/** Queries on the source may run this long before they are abandoned and retried. */
-const QUERY_TIMEOUT_MS = 10 * 60 * 1000
-
 /** A dlt-style load id: the start time in seconds with six decimals, unique per run. */
 export function newLoadId(now = Date.now()): string {
   const micros = String(Math.floor(Math.random() * 1000)).padStart(3, '0')
@@ -115,25 +112,28 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
           ? 'interrupted'
           : 'ok'
       const failedTables = results.filter((r) => r.status === 'failed')
-      await recordRunEnd(pair.target, loadId, {
-        status,
-        tables: Object.fromEntries(
-          results.map((r) => [
-            r.table,
-            {
-              status: r.status,
-              rows: r.rowsRead,
-              inserted: r.inserted,
-              updated: r.updated,
-              deleted: r.deleted,
-            },
-          ]),
-        ),
-        schemaChanges: Object.fromEntries(
-          results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges]),
-        ),
-        error: failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error}`).join('; ') : null,
-      }).catch(() => undefined)
+      await bestEffort(
+        pipeline,
+        recordRunEnd(pair.target, loadId, {
+          status,
+          tables: Object.fromEntries(
+            results.map((r) => [
+              r.table,
+              {
+                status: r.status,
+                rows: r.rowsRead,
+                inserted: r.inserted,
+                updated: r.updated,
+                deleted: r.deleted,
+              },
+            ]),
+          ),
+          schemaChanges: Object.fromEntries(
+            results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges]),
+          ),
+          error: failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error}`).join('; ') : null,
+        }),
+      )
       const finished = Date.now()
       return {
         loadId,
@@ -213,7 +213,7 @@ async function syncTableWithRetry(
         targetDef: targetDefs.get(config.name),
         state: fullRefresh ? undefined : states.get(config.name),
         loadId,
-        queryTimeoutMs: QUERY_TIMEOUT_MS,
+        queryTimeoutMs: pipeline.queryTimeoutMs,
         progress: (rows) => events.progress?.(config.name, rows),
         signal,
       }
@@ -233,15 +233,18 @@ async function syncTableWithRetry(
     }
   }
   result.seconds = (Date.now() - started) / 1000
-  await recordTableEnd(pair.target, {
-    pipeline: pipeline.name,
-    table: config.name,
-    strategy: result.strategy,
-    cursorColumns: config.cursor,
-    loadId,
-    status: result.status,
-    error: result.error ?? null,
-  }).catch(() => undefined)
+  await bestEffort(
+    pipeline,
+    recordTableEnd(pair.target, {
+      pipeline: pipeline.name,
+      table: config.name,
+      strategy: result.strategy,
+      cursorColumns: config.cursor,
+      loadId,
+      status: result.status,
+      error: result.error ?? null,
+    }),
+  )
   events.tableEnd?.(result)
   return result
 }
@@ -279,3 +282,18 @@ function describeError(err: unknown): string {
   const msg = errorMessage(err)
   return e?.code && !msg.includes(e.code) && e.sqlMessage ? `${msg} (${e.code})` : msg
 }
+
+/**
+ * Bookkeeping after the rows are safe (a run's or a table's end): its failure must not fail the run, and a
+ * target that stopped answering must not hang it past query_timeout.
+ */
+async function bestEffort(pipeline: Pipeline, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<void>((r) => {
+    timer = setTimeout(r, pipeline.queryTimeoutMs)
+  })
+  await Promise.race([work.then(noop, noop), expired])
+  clearTimeout(timer)
+}
+
+function noop(): void {}

@@ -10,7 +10,7 @@ import type { ColumnCodec } from './codec.js'
 import type { TableProfile } from './job.js'
 import { encodeRows, isLocalInfileRefused, loadDataStatement, loadRows } from './load-data.js'
 import { noteBytesMoved } from './memory.js'
-import { approxBytes, type RawRow } from './read.js'
+import { approxBytes, queryWithTimeout, type RawRow } from './read.js'
 
 /** Where and how a table's rows are written. */
 export interface WriteTarget {
@@ -33,6 +33,8 @@ export interface WriteTarget {
   /** Set once the target has taken a LOAD DATA: later batches need no fallback. */
   loadAccepted?: boolean
   loadId: string
+  /** A batch write still running after this long means a stuck connection: it fails and is retried. */
+  timeoutMs: number
   /** Accumulates encode and write time. */
   profile?: TableProfile
 }
@@ -41,8 +43,6 @@ export interface WriteTarget {
 const STATEMENT_BYTES = 8 * 1024 * 1024
 /** Room for the statement's head and tail around the VALUES rows. */
 const PACKET_MARGIN = 64 * 1024
-/** No single batch write takes this long unless the connection is stuck: then it fails and is retried. */
-export const WRITE_TIMEOUT_MS = 10 * 60 * 1000
 
 /**
  * Build the INSERT statements for a batch: as many rows per statement as fit under both the soft cap
@@ -216,7 +216,8 @@ async function commitOnce(w: WriteTarget, p: PreparedBatch, state: StateUpdate |
       counts.inserted += p.rowCount
     } else {
       for (const s of p.inserts ?? []) {
-        const [res] = await conn.query({ sql: s.sql, timeout: WRITE_TIMEOUT_MS })
+        // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
+        const [res] = await queryWithTimeout(conn, { sql: s.sql }, w.timeoutMs)
         addCounts(counts, res as ResultSetHeader, s.rows)
       }
     }

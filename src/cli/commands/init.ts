@@ -192,6 +192,7 @@ async function connectionOptions(url: DatabaseUrl): Promise<ConnectionOptions> {
     ssl,
     poolMax: 2,
     connectTimeoutMs: url.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    stallTimeoutMs: 10 * 60 * 1000,
   }
 }
 
