@@ -219,9 +219,10 @@ describe('validate --data compares contents by chunked checksums', () => {
       // 25,000 rows make five full chunks, and a sixth, empty on the source, for target rows past its last key.
       expect(t).toMatchObject({ chunks: 6, differingChunks: 5, status: 'mismatch' })
       expect(t.differing).toHaveLength(2)
-      // One changed row per chunk: each differing chunk was either drilled into or left once the cap was hit.
+      // One changed row per chunk: each differing chunk was either drilled into or left once the cap was
+      // hit. How many were left depends on timing: chunks run concurrently and may all start drilling
+      // before the first one reaches the cap.
       expect(t.counts.differing + t.undrilledChunks).toBe(5)
-      expect(t.undrilledChunks).toBeGreaterThan(0)
     } finally {
       await dbs.target.query(`UPDATE items SET price = price - 1 WHERE id IN (${ids.join(', ')})`)
     }
