@@ -108,6 +108,8 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
     return identityFailure
   }
   const core: CorePool = mysql.createPool(poolOptions)
+  // Every socket of the pool, so a close that a stalled peer never acknowledges can still be cut.
+  const sockets = new Set<import('node:net').Socket>()
   core.on('connection', (conn) => {
     if (wrongHost(conn)) {
       conn.destroy()
@@ -117,6 +119,10 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
     // keepalive. Failing the socket when nothing moves for query_timeout fails the statement in flight
     // the way a cut does, so the retry logic takes over; no statement of ours waits that long silently.
     const socket = (conn as unknown as { stream?: import('node:net').Socket }).stream
+    if (socket) {
+      sockets.add(socket)
+      socket.once('close', () => sockets.delete(socket))
+    }
     socket?.setTimeout(options.stallTimeoutMs, () => {
       const err = Object.assign(
         new Error(`no answer from ${options.side} ${address} for ${options.stallTimeoutMs} ms`),
@@ -171,7 +177,7 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
       async close() {
         if (closed) return
         closed = true
-        await closePool(core, pool)
+        await closePool(pool, sockets)
       },
     } satisfies Db
   } catch (err) {
@@ -282,7 +288,7 @@ const CLOSE_TIMEOUT_MS = 5_000
  * End a pool politely, or destroy its connections when a peer stopped answering: pool.end() waits for
  * every connection to say goodbye, and a stalled one never does, which would keep the process alive.
  */
-async function closePool(core: CorePool, pool: PromisePool): Promise<void> {
+async function closePool(pool: PromisePool, sockets: Set<import('node:net').Socket>): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const ended = pool.end().then(
     () => true,
@@ -293,9 +299,11 @@ async function closePool(core: CorePool, pool: PromisePool): Promise<void> {
   })
   const polite = await Promise.race([ended, expired])
   clearTimeout(timer)
-  if (polite) return
-  // mysql2 offers no public "destroy all"; its pool keeps every connection in _allConnections.
-  const all = (core as unknown as { _allConnections?: { toArray(): Array<{ destroy(): void }> } })
-    ._allConnections
-  for (const conn of all?.toArray() ?? []) conn.destroy()
+  // A half-closed socket waits for the peer's goodbye, which a stalled peer never sends: whatever is
+  // still open a moment after the polite close is cut. Unref'd, the timer never delays a clean exit.
+  const cut = () => {
+    for (const socket of sockets) socket.destroy()
+  }
+  if (polite) setTimeout(cut, 1000).unref()
+  else cut()
 }

@@ -53,6 +53,9 @@ export async function acquireRunLock(target: Db, pipeline: string): Promise<RunL
         .catch(() => false)
       const timer = new Promise<boolean>((r) => setTimeout(() => r(false), RELEASE_TIMEOUT_MS).unref())
       if (!(await Promise.race([ended, timer]))) conn.destroy()
+      // Even a polite end leaves the socket half-open until the server says goodbye; a stalled peer never
+      // does, and the socket would keep the process alive.
+      else setTimeout(() => conn.destroy(), 1000).unref()
     },
   }
 }

@@ -84,7 +84,9 @@ describe('validate --data sees a one-byte difference in every type', () => {
     for (let i = 0; i < ONE_BYTE.length; i++) {
       await dbs.target.query(`UPDATE types SET ${ONE_BYTE[i]![1]} WHERE id = ${101 + i}`)
     }
-    await dbs.target.query("UPDATE types SET vb = X'' WHERE id = 3 AND k2 = 'c'; UPDATE types SET lt = NULL WHERE id = 2")
+    await dbs.target.query(
+      "UPDATE types SET vb = X'' WHERE id = 3 AND k2 = 'c'; UPDATE types SET lt = NULL WHERE id = 2",
+    )
     const r = await runCli(['validate', '-p', file, '--data', '--json'])
     expect(r.exitCode, r.stderr).toBe(1)
     const t = JSON.parse(r.stdout).data.tables[0] as TableReport
