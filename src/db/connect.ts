@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import { checkServerIdentity, type PeerCertificate } from 'node:tls'
 import { Kysely, MysqlDialect } from 'kysely'
 import mysql, { type Pool as CorePool, type PoolOptions } from 'mysql2'
-import type { Connection, PoolConnection, Pool as PromisePool } from 'mysql2/promise'
+import type { Connection, Pool as PromisePool } from 'mysql2/promise'
 import type { ConnectionOptions } from '../config/types.js'
 import { ConnectError } from '../errors.js'
 import { redact } from '../observe/redact.js'
@@ -270,16 +270,6 @@ export function toConnectError(err: unknown, options: ConnectionOptions, address
       }
   }
   return new ConnectError(message, hint, { cause: err })
-}
-
-/** Run `fn` on one connection from the pool and give it back, whatever happens. */
-export async function withConnection<T>(db: Db, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  const conn = await db.pool.getConnection()
-  try {
-    return await fn(conn)
-  } finally {
-    conn.release()
-  }
 }
 
 const CLOSE_TIMEOUT_MS = 5_000

@@ -166,27 +166,6 @@ export function stateQuery(db: DynamicKysely, u: StateUpdate) {
     })
 }
 
-/** Record a status change without moving the position (a failure, an interruption). */
-export async function markStatus(
-  target: Db,
-  pipeline: string,
-  table: string,
-  status: TableStatus,
-  error: string | null,
-): Promise<void> {
-  await target.kysely
-    .updateTable(STATE_TABLE)
-    .set({ status, error, updated_at: sql`UTC_TIMESTAMP(6)`, finished_at: sql`UTC_TIMESTAMP(6)` })
-    .where('pipeline', '=', pipeline)
-    .where('table_name', '=', table)
-    .execute()
-}
-
-/** Forget a table's position (a full refresh resets it). */
-export async function resetState(trx: DynamicKysely, pipeline: string, table: string): Promise<void> {
-  await trx.deleteFrom(STATE_TABLE).where('pipeline', '=', pipeline).where('table_name', '=', table).execute()
-}
-
 // Keys are stored readable where they can be: a UTF-8 value as a JSON string, other bytes as {"hex": ...}.
 function encodeKey(key: Buffer[]): string {
   return JSON.stringify(key.map((b) => (isReadableUtf8(b) ? b.toString('utf8') : { hex: b.toString('hex') })))

@@ -8,13 +8,12 @@ import { queryWithTimeout, type RawRow } from './read.js'
 import { rowId, type WriteTarget } from './write.js'
 
 /**
- * REPLACE: a resumed load may meet rows an earlier attempt wrote; they are replaced, never doubled.
- *
  * The bulk path: `LOAD DATA LOCAL INFILE` streamed from the rows in memory, for initial loads and full
  * refreshes. `CHARACTER SET binary` makes the server take every byte as it comes, so text arrives in its
  * column's own character set exactly as CAST(col AS BINARY) read it, with no conversion either way.
  * Columns the server cannot take as plain text go through a user variable: BIT (as its decimal value),
  * spatial values (the internal format, as INSERT takes it) and MySQL's JSON (utf8mb4 text).
+ * REPLACE: a resumed load may meet rows an earlier attempt wrote; they are replaced, never doubled.
  */
 export function loadDataStatement(w: WriteTarget): string {
   const targets: string[] = []
