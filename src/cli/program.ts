@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { loadPipeline } from '../config/load.js'
 import { parseTablesFlag } from '../config/select.js'
+import type { Pipeline } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { createLogger, type LogFormat, type LogLevel, setLogger } from '../observe/log.js'
 import { registerCommands } from './commands/index.js'
@@ -81,6 +83,12 @@ export function pipelinePath(value: string | undefined): string {
     throw new ConfigError('no pipeline file given', 'pass --pipeline FILE (-p FILE) or set DBSYNC_PIPELINE')
   }
   return file
+}
+
+/** Load the pipeline a command names (--pipeline, else DBSYNC_PIPELINE), with the global --env-file. */
+export function loadCommandPipeline(file: string | undefined, cmd: Command): Promise<Pipeline> {
+  const g = globals(cmd)
+  return loadPipeline(pipelinePath(file), g.envFile ? { envFile: g.envFile } : {})
 }
 
 /** Parse `--tables a,b` for commander. */

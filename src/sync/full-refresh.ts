@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
+import type { Flavor } from '../db/flavor.js'
 import { quoteId, quoteString } from '../db/quote.js'
 import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
 import { keptColumn } from '../schema/diff.js'
@@ -28,12 +29,9 @@ export function refreshNames(table: string): { stage: string; old: string } {
 export async function syncFullRefresh(job: TableJob, shape: RowShape, result: TableResult): Promise<void> {
   const { config, target } = job
   const names = refreshNames(config.name)
-  await dropIfExists(target, names.stage, names.old)
-  // The new table keeps the target-only columns (dropped in the source): schema handling never drops.
-  const stageDef = withKeptColumns(job.sourceDef, job.targetDef)
-  await sql
-    .raw(renderCreateTable(stageDef, target.flavor, names.stage, { deferIndexes: true }))
-    .execute(target.kysely)
+  const exists = job.targetDef !== undefined || (await tableExists(target, config.name))
+  const ddl = refreshDdl(config.name, job.sourceDef, job.targetDef, exists, target.flavor)
+  for (const statement of ddl.prepare) await sql.raw(statement).execute(target.kysely)
   const w: WriteTarget = {
     target,
     table: names.stage,
@@ -85,26 +83,14 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
     if (failed) await writer?.flush().catch(() => undefined)
     await snap.close(failed)
   }
-  // Indexes are built once, sorted, after the bulk load: far cheaper than maintaining them row by row.
-  const addIndexes = renderAddIndexes(stageDef, names.stage)
   const indexStart = performance.now()
-  if (addIndexes) await sql.raw(addIndexes).execute(target.kysely)
+  for (const statement of ddl.afterLoad) await sql.raw(statement).execute(target.kysely)
   result.profile.indexMs += performance.now() - indexStart
 
   // Swap, then record the state. RENAME TABLE is atomic but commits implicitly, so the state write
   // cannot share its transaction; if we die between the two, the next run refreshes again (or, for an
   // incremental table, re-reads from the older position, which upserts harmlessly).
-  const exists = job.targetDef !== undefined || (await tableExists(target, config.name))
-  if (exists) {
-    await sql
-      .raw(
-        `RENAME TABLE ${quoteId(config.name)} TO ${quoteId(names.old)}, ${quoteId(names.stage)} TO ${quoteId(config.name)}`,
-      )
-      .execute(target.kysely)
-    await dropIfExists(target, names.old)
-  } else {
-    await sql.raw(`RENAME TABLE ${quoteId(names.stage)} TO ${quoteId(config.name)}`).execute(target.kysely)
-  }
+  for (const statement of ddl.swap) await sql.raw(statement).execute(target.kysely)
   await stateQuery(target.kysely, {
     pipeline: job.pipeline,
     table: config.name,
@@ -120,6 +106,37 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   result.lastCursor = position
 }
 
+/**
+ * The DDL of a full refresh, in its three steps (also what `diff-schema --sql` prints): clear stale
+ * staging tables and create the new one, keeping the target-only columns (schema handling never drops);
+ * after the bulk load, build its indexes once, sorted, far cheaper than maintaining them row by row; then
+ * the swap.
+ */
+export function refreshDdl(
+  name: string,
+  source: TableDef,
+  target: TableDef | undefined,
+  exists: boolean,
+  flavor: Flavor,
+): { prepare: string[]; afterLoad: string[]; swap: string[] } {
+  const { stage, old } = refreshNames(name)
+  const def = withKeptColumns(source, target)
+  const indexes = renderAddIndexes(def, stage)
+  return {
+    prepare: [
+      `DROP TABLE IF EXISTS ${quoteId(stage)}, ${quoteId(old)}`,
+      renderCreateTable(def, flavor, stage, { deferIndexes: true }),
+    ],
+    afterLoad: indexes ? [indexes] : [],
+    swap: exists
+      ? [
+          `RENAME TABLE ${quoteId(name)} TO ${quoteId(old)}, ${quoteId(stage)} TO ${quoteId(name)}`,
+          `DROP TABLE IF EXISTS ${quoteId(old)}`,
+        ]
+      : [`RENAME TABLE ${quoteId(stage)} TO ${quoteId(name)}`],
+  }
+}
+
 /** The source definition plus the columns only the target still has, made nullable. */
 export function withKeptColumns(source: TableDef, target: TableDef | undefined): TableDef {
   if (!target) return source
@@ -129,10 +146,6 @@ export function withKeptColumns(source: TableDef, target: TableDef | undefined):
     .filter((c) => !names.has(c.name.toLowerCase()) && !c.name.startsWith('_dlt_'))
     .map(keptColumn)
   return { ...source, columns: [...source.columns, ...kept] }
-}
-
-async function dropIfExists(target: Db, ...tables: string[]): Promise<void> {
-  await sql.raw(`DROP TABLE IF EXISTS ${tables.map(quoteId).join(', ')}`).execute(target.kysely)
 }
 
 async function tableExists(target: Db, name: string): Promise<boolean> {

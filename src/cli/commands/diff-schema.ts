@@ -1,17 +1,15 @@
 import type { Command } from 'commander'
-import { loadPipeline } from '../../config/load.js'
 import { resolveTables } from '../../config/select.js'
 import type { Strategy, TableConfig } from '../../config/types.js'
 import type { Flavor } from '../../db/flavor.js'
-import { quoteId } from '../../db/quote.js'
 import { renderAddIndexes, renderAlter, renderCreateTable } from '../../schema/ddl.js'
 import { changeSummary, describeChange, diffTable } from '../../schema/diff.js'
 import { introspect } from '../../schema/introspect.js'
 import type { TableDef } from '../../schema/table-def.js'
-import { refreshNames, withKeptColumns } from '../../sync/full-refresh.js'
+import { refreshDdl } from '../../sync/full-refresh.js'
 import { connectPair } from '../../sync/run.js'
 import { fullRefreshHint } from '../../sync/schema-sync.js'
-import { type CliContext, globals, pipelinePath, tablesOption } from '../program.js'
+import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
 import { printResult } from '../render.js'
 
 interface DiffSchemaFlags {
@@ -49,11 +47,7 @@ export function registerDiffSchema(program: Command, ctx: CliContext): void {
     .option('--sql', 'print the DDL that sync would run')
     .option('--json', 'print the result as one JSON document')
     .action(async (flags: DiffSchemaFlags, cmd: Command) => {
-      const g = globals(cmd)
-      const pipeline = await loadPipeline(
-        pipelinePath(flags.pipeline),
-        g.envFile ? { envFile: g.envFile } : {},
-      )
+      const pipeline = await loadCommandPipeline(flags.pipeline, cmd)
       const pair = await connectPair(pipeline)
       let result: DiffSchemaResult
       try {
@@ -126,18 +120,8 @@ function createSql(name: string, source: TableDef, flavor: Flavor): string[] {
 }
 
 function rebuildSql(name: string, source: TableDef, target: TableDef | undefined, flavor: Flavor): string[] {
-  const { stage, old } = refreshNames(name)
-  const def = withKeptColumns(source, target)
-  const indexes = renderAddIndexes(def, stage)
-  return [
-    `DROP TABLE IF EXISTS ${quoteId(stage)}, ${quoteId(old)}`,
-    renderCreateTable(def, flavor, stage, { deferIndexes: true }),
-    ...(indexes ? [AFTER_LOAD + indexes] : []),
-    target
-      ? `RENAME TABLE ${quoteId(name)} TO ${quoteId(old)}, ${quoteId(stage)} TO ${quoteId(name)}`
-      : `RENAME TABLE ${quoteId(stage)} TO ${quoteId(name)}`,
-    ...(target ? [`DROP TABLE IF EXISTS ${quoteId(old)}`] : []),
-  ]
+  const ddl = refreshDdl(name, source, target, target !== undefined, flavor)
+  return [...ddl.prepare, ...ddl.afterLoad.map((s) => AFTER_LOAD + s), ...ddl.swap]
 }
 
 function renderText(r: DiffSchemaResult): string {

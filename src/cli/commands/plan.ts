@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
 import pLimit from 'p-limit'
-import { loadPipeline } from '../../config/load.js'
 import { resolveTables } from '../../config/select.js'
 import type { Pipeline, TableConfig } from '../../config/types.js'
 import type { Db } from '../../db/connect.js'
@@ -11,7 +10,7 @@ import type { TableDef } from '../../schema/table-def.js'
 import { readState, type SyncState } from '../../state/sync-state.js'
 import { rowShape } from '../../sync/job.js'
 import { connectPair } from '../../sync/run.js'
-import { type CliContext, globals, pipelinePath, tablesOption } from '../program.js'
+import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
 import { printResult, table } from '../render.js'
 
 interface PlanFlags {
@@ -38,11 +37,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--tables <list>', 'only these tables (comma-separated, globs allowed)', tablesOption)
     .option('--json', 'print the plan as one JSON document')
     .action(async (flags: PlanFlags, cmd: Command) => {
-      const g = globals(cmd)
-      const pipeline = await loadPipeline(
-        pipelinePath(flags.pipeline),
-        g.envFile ? { envFile: g.envFile } : {},
-      )
+      const pipeline = await loadCommandPipeline(flags.pipeline, cmd)
       const result = await plan(pipeline, flags.tables)
       printResult(Boolean(flags.json), result, () => renderPlan(result))
       // A table the next sync would fail is a problem found, as for diff-schema's drift.

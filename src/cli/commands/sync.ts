@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
 import type { Ora } from 'ora'
-import { loadPipeline } from '../../config/load.js'
 import type { Pipeline } from '../../config/types.js'
 import { ConfigError, errorMessage, LockError } from '../../errors.js'
 import { type Logger, log } from '../../observe/log.js'
@@ -9,7 +8,7 @@ import { errorFields, logRunEnd, runEvents } from '../../schedule/runner.js'
 import { resolveSchedule, type ScheduleSpec } from '../../schedule/spec.js'
 import { newLoadId, type RunResult, runSync, type SyncEvents } from '../../sync/run.js'
 import { checkData } from '../../validate/data.js'
-import { type CliContext, globals, pipelinePath, positiveInt, tablesOption } from '../program.js'
+import { type CliContext, globals, loadCommandPipeline, positiveInt, tablesOption } from '../program.js'
 import { printResult, table } from '../render.js'
 import { renderDataReport } from '../render-data.js'
 
@@ -40,10 +39,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--json', 'print the summary as one JSON document')
     .action(async (flags: SyncFlags, cmd: Command) => {
       const g = globals(cmd)
-      const pipeline = await loadPipeline(
-        pipelinePath(flags.pipeline),
-        g.envFile ? { envFile: g.envFile } : {},
-      )
+      const pipeline = await loadCommandPipeline(flags.pipeline, cmd)
       const spec = resolveSchedule({ every: flags.every, cron: flags.cron }, pipeline.schedule)
       if (spec) {
         await syncScheduled(pipeline, spec, flags)
