@@ -1,8 +1,10 @@
 import { sql } from 'kysely'
+import type { Flavor } from '../db/flavor.js'
 import { quoteId, quoteString } from '../db/quote.js'
 import { SyncError } from '../errors.js'
-import { renderAddIndexes } from '../schema/ddl.js'
+import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
 import { introspect } from '../schema/introspect.js'
+import type { TableDef } from '../schema/table-def.js'
 import type { Phase, StateUpdate } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
@@ -231,12 +233,24 @@ async function lastKeyAt(
   return row ? (row as Buffer[]) : null
 }
 
-/** Add the indexes a first load deferred (see renderCreateTable's deferIndexes). */
+/**
+ * The DDL of an incremental table the target lacks (also what `diff-schema --sql` prints): the table
+ * without its secondary and `_dlt_id` indexes, which the first load adds once its rows are in, given the
+ * index names the table already has.
+ */
+export function firstLoadDdl(def: TableDef, flavor: Flavor) {
+  return {
+    create: renderCreateTable(def, flavor, def.name, { deferIndexes: true }),
+    afterLoad: (existing: ReadonlySet<string> = new Set()) => renderAddIndexes(def, def.name, existing),
+  }
+}
+
+/** Add the indexes a first load deferred. */
 async function finishInitialLoad(job: TableJob): Promise<void> {
   const defs = await introspect(job.target, [job.config.name])
   const current = defs.get(job.config.name)
   const existing = new Set(current?.indexes.map((i) => i.name) ?? [])
-  const alter = renderAddIndexes(job.sourceDef, job.config.name, existing)
+  const alter = firstLoadDdl(job.sourceDef, job.target.flavor).afterLoad(existing)
   if (alter) await sql.raw(alter).execute(job.target.kysely)
 }
 

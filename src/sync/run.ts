@@ -6,14 +6,13 @@ import { connect, type Db } from '../db/connect.js'
 import { acquireRunLock } from '../db/lock.js'
 import { errorMessage } from '../errors.js'
 import { redact } from '../observe/redact.js'
-import { renderCreateTable } from '../schema/ddl.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
 import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-runs.js'
 import { ensureStateTable, readState, recordTableEnd, type SyncState } from '../state/sync-state.js'
 import { detectDeletes } from './deletes.js'
 import { syncFullRefresh } from './full-refresh.js'
-import { syncIncremental } from './incremental.js'
+import { firstLoadDdl, syncIncremental } from './incremental.js'
 import { rowShape, type TableJob, type TableResult } from './job.js'
 import { backoffDelay, isTransient, sleep } from './retry.js'
 import { applySchemaChanges } from './schema-sync.js'
@@ -262,9 +261,7 @@ async function syncTable(
   }
   if (!job.targetDef) {
     // The first load adds the indexes once it is done (incremental.ts).
-    await sql
-      .raw(renderCreateTable(job.sourceDef, job.target.flavor, job.sourceDef.name, { deferIndexes: true }))
-      .execute(job.target.kysely)
+    await sql.raw(firstLoadDdl(job.sourceDef, job.target.flavor).create).execute(job.target.kysely)
     result.schemaChanges.push('create table')
   } else {
     result.schemaChanges.push(...(await applySchemaChanges(job)))

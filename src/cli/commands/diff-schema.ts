@@ -2,11 +2,12 @@ import type { Command } from 'commander'
 import { resolveTables } from '../../config/select.js'
 import type { Strategy, TableConfig } from '../../config/types.js'
 import type { Flavor } from '../../db/flavor.js'
-import { renderAddIndexes, renderAlter, renderCreateTable } from '../../schema/ddl.js'
+import { renderAlter } from '../../schema/ddl.js'
 import { changeSummary, describeChange, diffTable } from '../../schema/diff.js'
 import { introspect } from '../../schema/introspect.js'
 import type { TableDef } from '../../schema/table-def.js'
 import { refreshDdl } from '../../sync/full-refresh.js'
+import { firstLoadDdl } from '../../sync/incremental.js'
 import { connectPair } from '../../sync/run.js'
 import { fullRefreshHint } from '../../sync/schema-sync.js'
 import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
@@ -86,9 +87,7 @@ export function diffOne(
   const base = { table: config.name, strategy: config.strategy }
   const full = config.strategy === 'full_refresh'
   if (!target) {
-    const sql = full
-      ? rebuildSql(config.name, source, undefined, flavor)
-      : createSql(config.name, source, flavor)
+    const sql = full ? rebuildSql(config.name, source, undefined, flavor) : createSql(source, flavor)
     return { ...base, status: 'missing', changes: [], sql }
   }
   const changes = diffTable(source, target)
@@ -111,12 +110,10 @@ export function diffOne(
 
 const AFTER_LOAD = '-- once the rows are loaded:\n'
 
-function createSql(name: string, source: TableDef, flavor: Flavor): string[] {
-  const indexes = renderAddIndexes(source, name)
-  return [
-    renderCreateTable(source, flavor, name, { deferIndexes: true }),
-    ...(indexes ? [AFTER_LOAD + indexes] : []),
-  ]
+function createSql(source: TableDef, flavor: Flavor): string[] {
+  const ddl = firstLoadDdl(source, flavor)
+  const indexes = ddl.afterLoad()
+  return [ddl.create, ...(indexes ? [AFTER_LOAD + indexes] : [])]
 }
 
 function rebuildSql(name: string, source: TableDef, target: TableDef | undefined, flavor: Flavor): string[] {
