@@ -21,9 +21,14 @@ const WORKERS = 2
  * keys the source lacks arrive a page at a time and are deleted in batches, so no list of all keys is ever
  * held. Runs after the table's incremental sync, under the run lock: nothing else writes the target, so
  * it is read outside a snapshot and deleted from through the same connection.
- * Returns the number of rows deleted.
+ * `counted` hears of each committed DELETE as it commits, so a run retried after a failure half-way
+ * still reports every row it removed (the retry finds only the rest).
  */
-export async function detectDeletes(job: TableJob, shape: RowShape): Promise<number> {
+export async function detectDeletes(
+  job: TableJob,
+  shape: RowShape,
+  counted: (rows: number) => void,
+): Promise<void> {
   const table = job.config.name
   const keyCols = shape.keyCodecs.map(
     (c) => job.sourceDef.columns.find((x) => x.name === c.name) as ColumnDef,
@@ -47,7 +52,9 @@ export async function detectDeletes(job: TableJob, shape: RowShape): Promise<num
     {
       extra: async (_chunk, list, conns) => {
         for (let i = 0; i < list.length; i += DELETE_BATCH) {
-          deleted += await deleteAbsent(table, keys, list.slice(i, i + DELETE_BATCH), conns)
+          const rows = await deleteAbsent(table, keys, list.slice(i, i + DELETE_BATCH), conns)
+          deleted += rows
+          counted(rows)
         }
       },
     },
@@ -62,7 +69,6 @@ export async function detectDeletes(job: TableJob, shape: RowShape): Promise<num
     },
     `${table}: ${totals.chunks} key ranges compared, ${deleted} rows deleted`,
   )
-  return deleted
 }
 
 /**

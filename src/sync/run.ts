@@ -269,7 +269,9 @@ async function syncTable(
   await syncIncremental(job, shape, result)
   // Timestamp cursors never see a hard delete: compare key ranges once the table is up to date.
   if (job.config.deletes === 'detect' && !job.signal.aborted) {
-    result.deleted += await detectDeletes(job, shape)
+    await detectDeletes(job, shape, (rows) => {
+      result.deleted += rows
+    })
   }
 }
 

@@ -33,7 +33,7 @@ describe('deletes: detect removes target rows whose key left the source', () => 
   const sync = async () => {
     const r = await runCli(['sync', '-p', file, '--json'], { timeoutMs: 120_000 })
     expect(r.exitCode, r.stderr).toBe(0)
-    return JSON.parse(r.stdout) as { loadId: string; tables: SyncTable[] }
+    return { ...(JSON.parse(r.stdout) as { loadId: string; tables: SyncTable[] }), stderr: r.stderr }
   }
 
   beforeAll(async () => {
@@ -71,7 +71,12 @@ describe('deletes: detect removes target rows whose key left the source', () => 
     const run = await sync()
     const seconds = (Date.now() - started) / 1000
     const big = run.tables.find((t) => t.table === 'big')!
-    expect(big, JSON.stringify(big)).toMatchObject({ status: 'ok', deleted: DELETED.length, rowsRead: 1 })
+    // The log on stderr says whether a retry happened, should this ever fail again.
+    expect(big, `${JSON.stringify(big)}\n${run.stderr}`).toMatchObject({
+      status: 'ok',
+      deleted: DELETED.length,
+      rowsRead: 1,
+    })
     process.stderr.write(`deletes: sync with delete detection of 100k rows took ${seconds.toFixed(1)} s\n`)
 
     const [left] = await dbs.target.query(`SELECT id FROM big WHERE id IN (${DELETED.join(', ')})`)

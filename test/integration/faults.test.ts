@@ -412,6 +412,56 @@ describe('server faults on a target server of this file', () => {
     }
   })
 
+  it('counts every deleted row when delete detection is retried after a lock wait half-way', async () => {
+    // 2,000 rows: bisection compares them in leaves of at most 500, each deleting on its own.
+    await dbs.source.query(
+      'CREATE TABLE items (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, updated_at DATETIME(6) NOT NULL, KEY (updated_at))',
+    )
+    await dbs.source.query(
+      `INSERT INTO items SELECT seq, CONCAT('v', seq), '2024-01-01' + INTERVAL seq SECOND FROM seq_1_to_2000`,
+    )
+    const file = await writeTempPipeline(
+      pipelineYaml({
+        sourceUrl: dbs.sourceUrl,
+        targetUrl: dbs.targetUrl,
+        tables: '  - name: items\n    cursor: updated_at\n    deletes: detect',
+        extra: 'retry: { attempts: 10, base_delay: 300ms, max_delay: 1s }',
+      }),
+    )
+    const first = await runCli(['sync', '-p', file])
+    expect(first.exitCode, first.stderr).toBe(0)
+    await dbs.target.query('SET GLOBAL innodb_lock_wait_timeout = 2')
+    // Gone at both ends of the key range: the low keys are deleted before the run reaches the locked one.
+    await dbs.source.query('DELETE FROM items WHERE id IN (3, 4, 5, 1990, 2000)')
+    const competitor = await openConnection(dbs.targetUrl)
+    try {
+      await competitor.query('START TRANSACTION')
+      await competitor.query('SELECT * FROM items WHERE id = 2000 FOR UPDATE')
+      const run = startSync(file)
+      const waited = await waitFor(
+        async () => {
+          const [rows] = await dbs.target.query(
+            "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+          )
+          return Number((rows as Array<{ n: string }>)[0]?.n) > 0
+        },
+        run.done,
+        150,
+      )
+      expect(waited).toBe(true)
+      // Let the first DELETE time out, then free the row for the retry.
+      await sleep(2_500)
+      await competitor.query('COMMIT')
+      const res = await run.result
+      expect(res.exitCode, res.stderr).toBe(0)
+      expect(retries(res).map((t) => t.code)).toContain('ER_LOCK_WAIT_TIMEOUT')
+      expect(JSON.parse(res.stdout).tables[0]).toMatchObject({ status: 'ok', deleted: 5 })
+      expect(await expectSame('items')).toBe(1995)
+    } finally {
+      await competitor.end()
+    }
+  })
+
   it('retries a deadlock in which the target picked the sync as the victim', async () => {
     const file = await syncedItems()
     // Rows 1 and 100 change, and are written in that order in one statement.
