@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander'
 import { DbsyncError } from '../errors.js'
 import { redact } from '../observe/redact.js'
+import { keepYoungGenerationSmall } from '../sync/memory.js'
 import { buildProgram, type CliContext } from './program.js'
 
 /**
@@ -8,6 +9,7 @@ import { buildProgram, type CliContext } from './program.js'
  * code; a usage error exits 2; anything else is a bug: exit 1 with the stack.
  */
 export async function main(argv: string[]): Promise<void> {
+  keepYoungGenerationSmall()
   const ctx: CliContext = {
     debug: argv.includes('--log-level=debug') || hasPair(argv, '--log-level', 'debug'),
     exitCode: 0,

@@ -8,9 +8,10 @@ import { keptColumn } from '../schema/diff.js'
 import type { TableDef } from '../schema/table-def.js'
 import { stateQuery } from '../state/sync-state.js'
 import { prefetch, streamBatches } from './batches.js'
+import { BULK_BATCH_BYTES, encodedBatches, loadDataAccepted, OrderedLoader } from './bulk.js'
 import { nullColumns } from './incremental.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
-import { openSnapshot } from './snapshot.js'
+import { openSnapshot, type Snapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget } from './write.js'
 
 /** Staging and retired-table names for a table: short (identifiers stop at 64) and stable. */
@@ -46,7 +47,6 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   }
   const snap = await openSnapshot(job.source)
   let failed = true
-  let writer: BatchWriter | undefined
   let position: string | null = null
   try {
     const from = quoteId(job.sourceDef.name)
@@ -63,24 +63,18 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
       position = v ? v.toString('utf8') : null
     }
     const text = `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${from}`
-    let ordinal = 0
-    writer = new BatchWriter(w, (counts, rowCount) => {
-      result.rowsRead += rowCount
-      result.inserted += counts.inserted
-      job.progress(rowCount)
-    })
-    for await (const rows of prefetch(
-      streamBatches(snap.conn, text, config.batchSize, job.queryTimeoutMs),
-      result.profile,
-    )) {
-      if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
-      await writer!.push(rows, null, ordinal)
-      ordinal += rows.length
+    const counted = (rows: number) => {
+      result.rowsRead += rows
+      result.inserted += rows
+      job.progress(rows)
     }
-    await writer.flush()
+    if (await loadDataAccepted(w)) {
+      await bulkRefresh(job, w, snap, text, counted)
+    } else {
+      await insertRefresh(job, w, snap, text, counted)
+    }
     failed = false
   } finally {
-    if (failed) await writer?.flush().catch(() => undefined)
     await snap.close(failed)
   }
   const indexStart = performance.now()
@@ -104,6 +98,63 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
     error: null,
   }).execute()
   result.lastCursor = position
+}
+
+/** Stream the source into the empty staging table through LOAD DATA, two batches loading at once. */
+async function bulkRefresh(
+  job: TableJob,
+  w: WriteTarget,
+  snap: Snapshot,
+  text: string,
+  counted: (rows: number) => void,
+): Promise<void> {
+  const loader = new OrderedLoader(w, 2, counted)
+  try {
+    const batches = encodedBatches(snap.conn, text, w, {
+      batchRows: job.config.batchSize,
+      batchBytes: BULK_BATCH_BYTES,
+      keyIndexes: [],
+      ordinalBase: 0,
+      idleTimeoutMs: job.queryTimeoutMs,
+      profile: w.profile,
+    })
+    for await (const batch of batches) {
+      if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
+      await loader.push(batch, null)
+    }
+    await loader.flush()
+  } catch (err) {
+    // Nothing may still be writing into the staging table when a retry drops and recreates it.
+    await loader.flush().catch(() => undefined)
+    throw err
+  }
+}
+
+/** The same with multi-row INSERTs, for a target that refuses LOAD DATA LOCAL. */
+async function insertRefresh(
+  job: TableJob,
+  w: WriteTarget,
+  snap: Snapshot,
+  text: string,
+  counted: (rows: number) => void,
+): Promise<void> {
+  w.mode = 'upsert'
+  let ordinal = 0
+  const writer = new BatchWriter(w, (_counts, rowCount) => counted(rowCount))
+  try {
+    for await (const rows of prefetch(
+      streamBatches(snap.conn, text, job.config.batchSize, job.queryTimeoutMs),
+      w.profile,
+    )) {
+      if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
+      await writer.push(rows, null, ordinal)
+      ordinal += rows.length
+    }
+    await writer.flush()
+  } catch (err) {
+    await writer.flush().catch(() => undefined)
+    throw err
+  }
 }
 
 /**

@@ -7,8 +7,9 @@ import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
 import type { Phase, StateUpdate } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
+import { BULK_BATCH_BYTES, encodedBatches, loadDataAccepted, OrderedLoader } from './bulk.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
-import { columnTerms, type KeysetQuery, type RawRow, readKeyset } from './read.js'
+import { columnTerms, type KeysetQuery, keysetAfter, type RawRow, readKeyset } from './read.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget, writeBatch } from './write.js'
 
@@ -101,12 +102,22 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       const resuming = job.state?.phase === 'initial' && job.state.lastCursor !== null
       lastCursor = resuming ? job.state!.lastCursor : await initialBound(snap, shape, job)
       lastKey = resuming ? job.state!.lastKey : null
-      for await (const rows of read({ where: [], order: keyTerms, after: lastKey })) {
-        lastKey = rows[rows.length - 1]!.slice(n) as Buffer[]
-        await write(rows, 'initial')
-        if (job.signal.aborted) break
+      if (await loadDataAccepted(w)) {
+        // A table created by this run holds no rows yet: its batches can load two at a time.
+        lastKey = await bulkFirstLoad(job, shape, w, snap, result, {
+          lastCursor,
+          lastKey,
+          parallel: job.targetDef === undefined && !resuming ? 2 : 1,
+        })
+      } else {
+        w.mode = 'upsert'
+        for await (const rows of read({ where: [], order: keyTerms, after: lastKey })) {
+          lastKey = rows[rows.length - 1]!.slice(n) as Buffer[]
+          await write(rows, 'initial')
+          if (job.signal.aborted) break
+        }
+        await writer.flush()
       }
-      await writer.flush()
       if (job.signal.aborted) return
       const indexStart = performance.now()
       await finishInitialLoad(job)
@@ -168,6 +179,56 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     if (failed) await writer?.flush().catch(() => undefined)
     await snap.close(failed)
   }
+}
+
+/**
+ * The first load's copy in primary-key order, streamed through LOAD DATA (bulk.ts), each batch committed
+ * with the key position it reaches. Returns the last key loaded.
+ */
+async function bulkFirstLoad(
+  job: TableJob,
+  shape: RowShape,
+  w: WriteTarget,
+  snap: Snapshot,
+  result: TableResult,
+  from: { lastCursor: string | null; lastKey: Buffer[] | null; parallel: number },
+): Promise<Buffer[] | null> {
+  const keyTerms = columnTerms(shape.keyCodecs)
+  const where = from.lastKey ? ` WHERE ${keysetAfter(keyTerms, from.lastKey)}` : ''
+  const text =
+    `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${quoteId(job.sourceDef.name)}${where} ` +
+    `ORDER BY ${keyTerms.map((t) => t.expr).join(', ')}`
+  const loader = new OrderedLoader(w, from.parallel, (rows) => {
+    result.rowsRead += rows
+    result.inserted += rows
+    job.progress(rows)
+  })
+  let lastKey = from.lastKey
+  try {
+    const batches = encodedBatches(snap.conn, text, w, {
+      batchRows: job.config.batchSize,
+      batchBytes: BULK_BATCH_BYTES,
+      keyIndexes: shape.keyIndexes,
+      ordinalBase: 0,
+      idleTimeoutMs: job.queryTimeoutMs,
+      profile: result.profile,
+    })
+    for await (const batch of batches) {
+      lastKey = batch.lastKey
+      await loader.push(batch, {
+        ...stateOf(job, from.lastCursor, lastKey),
+        phase: 'initial',
+        rowsDelta: batch.rows,
+      })
+      if (job.signal.aborted) break
+    }
+    await loader.flush()
+  } catch (err) {
+    // No commit may run on behind a retry that re-reads the position.
+    await loader.flush().catch(() => undefined)
+    throw err
+  }
+  return lastKey
 }
 
 function stateOf(

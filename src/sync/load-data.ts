@@ -50,6 +50,8 @@ const TAB = 0x09
 const NL = 0x0a
 const BACKSLASH = 0x5c
 const CHUNK = 256 * 1024
+// Room past CHUNK for the row that crosses it, so a chunk rarely needs to grow.
+const SLACK = 64 * 1024
 
 /**
  * Serialize rows as LOAD DATA text: tab-separated, backslash-escaped, `\N` for NULL. Written straight
@@ -57,31 +59,158 @@ const CHUNK = 256 * 1024
  * garbage collector.
  */
 export function encodeRows(w: WriteTarget, rows: RawRow[], ordinalBase = 0): Buffer[] {
-  const out = new ChunkWriter()
-  const loadId = Buffer.from(w.loadId)
-  const codecs = w.codecs
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!
-    for (let i = 0; i < codecs.length; i++) {
+  const encoder = new RowEncoder(w, ordinalBase)
+  for (const row of rows) encoder.add(row)
+  return encoder.finish()
+}
+
+/**
+ * Encodes rows one at a time as they arrive, so none has to be kept (bulk.ts): either rows as read
+ * (`add`) or straight from the text-protocol row packet (`addPacket`), with no value objects at all.
+ * Both write the same bytes.
+ */
+export class RowEncoder {
+  private readonly out = new ChunkWriter()
+  private readonly loadId: Buffer
+  private readonly bits: boolean[]
+  /** For each column, its position in the key, or -1. */
+  private readonly keySlot: number[]
+  private readonly keyPositions: number[]
+  /** The key values of the last row added: views into its row or packet, valid until the next row. */
+  readonly lastKey: Array<Buffer | null>
+  rows = 0
+
+  constructor(
+    private readonly w: WriteTarget,
+    private readonly ordinalBase: number,
+  ) {
+    this.loadId = Buffer.from(w.loadId)
+    this.bits = w.codecs.map((c) => c.kind === 'bit')
+    this.keySlot = w.codecs.map((_c, i) => w.keyIndexes.indexOf(i))
+    this.keyPositions = w.keyIndexes.map((_k, j) => j)
+    this.lastKey = w.keyIndexes.map(() => null)
+  }
+
+  /** Bytes encoded so far. */
+  get bytes(): number {
+    return this.out.size
+  }
+
+  /** The ordinal of the next row after this encoder's last. */
+  get nextOrdinal(): number {
+    return this.ordinalBase + this.rows
+  }
+
+  add(row: RawRow): void {
+    const out = this.out
+    const n = this.bits.length
+    for (let i = 0; i < n; i++) {
       const v = row[i] ?? null
+      const slot = this.keySlot[i]!
+      if (slot >= 0) this.lastKey[slot] = v
       if (v === null) out.nullField()
-      else if (codecs[i]!.kind === 'bit') out.ascii(bitValue(v))
-      else out.escaped(v)
+      else if (this.bits[i]) out.ascii(bitValue(v))
+      else out.escaped(v, 0, v.length)
       out.byte(TAB)
     }
-    out.raw(loadId)
+    this.endRow()
+  }
+
+  /**
+   * Encode a text-protocol result row: per column a length-encoded string, or 0xFB for NULL, starting at
+   * `offset` of `buf` (MySQL client/server protocol, "ProtocolText::ResultsetRow").
+   */
+  addPacket(buf: Buffer, offset: number): void {
+    const out = this.out
+    const n = this.bits.length
+    let o = offset
+    for (let i = 0; i < n; i++) {
+      const first = buf[o++]!
+      let len: number
+      if (first < 0xfb) {
+        len = first
+      } else if (first === 0xfb) {
+        out.nullField()
+        out.byte(TAB)
+        const slot = this.keySlot[i]!
+        if (slot >= 0) this.lastKey[slot] = null
+        continue
+      } else if (first === 0xfc) {
+        len = buf[o]! | (buf[o + 1]! << 8)
+        o += 2
+      } else if (first === 0xfd) {
+        len = buf[o]! | (buf[o + 1]! << 8) | (buf[o + 2]! << 16)
+        o += 3
+      } else {
+        // 0xfe: an 8-byte length; values stop far below 2^53 (max_allowed_packet is at most 1 GB).
+        len = buf.readUInt32LE(o) + buf.readUInt32LE(o + 4) * 0x100000000
+        o += 8
+      }
+      const slot = this.keySlot[i]!
+      if (slot >= 0) this.lastKey[slot] = buf.subarray(o, o + len)
+      if (this.bits[i]) out.ascii(bitValue(buf.subarray(o, o + len)))
+      else out.escaped(buf, o, o + len)
+      out.byte(TAB)
+      o += len
+    }
+    this.endRow()
+  }
+
+  private endRow(): void {
+    const out = this.out
+    out.raw(this.loadId)
     out.byte(TAB)
-    out.ascii(rowId(row, w.keyIndexes, w.loadId, ordinalBase + r))
+    out.ascii(rowId(this.lastKey, this.keyPositions, this.w.loadId, this.ordinalBase + this.rows))
     out.byte(NL)
     out.maybeFlush()
+    this.rows++
   }
-  return out.finish()
+
+  finish(): Buffer[] {
+    return this.out.finish()
+  }
+
+  /** The buffers behind the chunks, for recycleChunks. */
+  get buffers(): Buffer[] {
+    return this.out.owned
+  }
+}
+
+/**
+ * Chunk buffers of finished batches, for the next batches: a copy would otherwise allocate and free a
+ * few hundred MB of them, which the C allocator keeps as resident memory long after they are garbage.
+ */
+const spareChunks: Buffer[] = []
+const SPARE_MAX = 64
+
+function takeChunk(): Buffer {
+  return spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK + SLACK)
+}
+
+/** Give back the buffers of a batch whose bytes have been sent (RowEncoder.buffers). */
+export function recycleChunks(buffers: Buffer[]): void {
+  for (const b of buffers) {
+    if (b.length === CHUNK + SLACK && spareChunks.length < SPARE_MAX) spareChunks.push(b)
+  }
 }
 
 class ChunkWriter {
   private chunks: Buffer[] = []
-  private buf = Buffer.allocUnsafe(CHUNK * 2)
+  /** Every buffer written into, for recycleChunks once the chunks are sent. */
+  readonly owned: Buffer[] = []
+  private buf = this.take()
   private len = 0
+  private flushed = 0
+
+  private take(): Buffer {
+    const b = takeChunk()
+    this.owned.push(b)
+    return b
+  }
+
+  get size(): number {
+    return this.flushed + this.len
+  }
 
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return
@@ -113,11 +242,11 @@ class ChunkWriter {
   }
 
   /** Copy a value, escaping the bytes LOAD DATA treats specially (and NUL, which some servers cut at). */
-  escaped(v: Buffer): void {
-    this.ensure(v.length * 2)
+  escaped(v: Buffer, start: number, end: number): void {
+    this.ensure((end - start) * 2)
     const buf = this.buf
     let o = this.len
-    for (let i = 0; i < v.length; i++) {
+    for (let i = start; i < end; i++) {
       const b = v[i]!
       if (b === TAB) {
         buf[o++] = BACKSLASH
@@ -141,7 +270,8 @@ class ChunkWriter {
   maybeFlush(): void {
     if (this.len < CHUNK) return
     this.chunks.push(this.buf.subarray(0, this.len))
-    this.buf = Buffer.allocUnsafe(CHUNK * 2)
+    this.flushed += this.len
+    this.buf = this.take()
     this.len = 0
   }
 
@@ -152,8 +282,14 @@ class ChunkWriter {
 }
 
 /** A BIT value's bytes (big-endian) as a decimal number. */
-function bitValue(v: Buffer): string {
-  return v.length === 0 ? '0' : BigInt(`0x${v.toString('hex')}`).toString()
+export function bitValue(v: Buffer): string {
+  if (v.length <= 6) {
+    // Exact in a double: up to 48 bits.
+    let n = 0
+    for (let i = 0; i < v.length; i++) n = n * 256 + v[i]!
+    return String(n)
+  }
+  return BigInt(`0x${v.toString('hex')}`).toString()
 }
 
 /**
@@ -185,14 +321,20 @@ export async function loadRows(
   }
 }
 
-/** Whether an error means the server (or the client flag) refuses LOAD DATA LOCAL. */
+/**
+ * Whether an error means the server (or the client flag) refuses LOAD DATA LOCAL: MySQL's 1148
+ * (ER_NOT_ALLOWED_COMMAND) and 3948 (ER_CLIENT_LOCAL_FILES_DISABLED, MySQL 8), MariaDB's 4166
+ * (ER_LOAD_INFILE_CAPABILITY_DISABLED, 10.5.2 and later; 1148 before).
+ */
 export function isLocalInfileRefused(err: unknown): boolean {
   const e = err as { code?: string; errno?: number; message?: string }
   return (
     e?.code === 'ER_NOT_ALLOWED_COMMAND' ||
+    e?.code === 'ER_CLIENT_LOCAL_FILES_DISABLED' ||
+    e?.code === 'ER_LOAD_INFILE_CAPABILITY_DISABLED' ||
     e?.errno === 1148 ||
     e?.errno === 3948 ||
-    e?.code === 'ER_CLIENT_LOCAL_FILES_DISABLED' ||
-    /local (data|infile).*(disabled|not allowed)/i.test(e?.message ?? '')
+    e?.errno === 4166 ||
+    /local (data|infile).*(disabled|not allowed)|disabled the local infile/i.test(e?.message ?? '')
   )
 }

@@ -1,11 +1,25 @@
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
+/*
+ * Keep the process's memory flat on long copies. A copy allocates a stream of short-lived values; V8
+ * answers by growing its young generation up to 2 × 16 MB and lets the old generation and the Buffers'
+ * external memory grow far past the live data (a few batches) before it collects. A million-row copy
+ * peaked near 190 MB RSS while holding ~25 MB.
+ */
+
 /**
- * Keep the process's memory flat on long copies. V8 lets the old generation grow far past the live data
- * (a few batches) before it collects, so a million-row copy peaked near 300 MB RSS while holding ~30 MB.
- * A full collection every BYTES_BETWEEN of data moved costs a few milliseconds each and keeps the peak
- * near the live size, without a heap cap that a table of wide rows could hit.
+ * Keep the young generation at its starting size. Read by V8 each time it considers growing the young
+ * generation, so setting it at run time takes effect (the size limits themselves are fixed at start-up).
+ * Measured on the 1M-row bench copy: peak RSS 186 → 110 MB for about 3% more time.
+ */
+export function keepYoungGenerationSmall(): void {
+  v8.setFlagsFromString('--semi-space-growth-factor=1')
+}
+
+/**
+ * A full collection every BYTES_BETWEEN of data moved costs a few milliseconds each and returns the
+ * Buffers of finished batches, without a heap cap that a table of wide rows could hit.
  */
 const BYTES_BETWEEN = 64 * 1024 * 1024
 

@@ -8,7 +8,6 @@ import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
 import type { ColumnCodec } from './codec.js'
 import type { TableProfile } from './job.js'
-import { encodeRows, isLocalInfileRefused, loadDataStatement, loadRows } from './load-data.js'
 import { noteBytesMoved } from './memory.js'
 import { approxBytes, queryWithTimeout, type RawRow } from './read.js'
 
@@ -27,11 +26,9 @@ export interface WriteTarget {
   keyIndexes: number[]
   /**
    * upsert: INSERT … ON DUPLICATE KEY UPDATE (merge by key); insert: plain INSERT (empty staging table);
-   * load: LOAD DATA LOCAL … REPLACE (bulk path, load-data.ts), switched to upsert when the server refuses.
+   * load: LOAD DATA LOCAL … REPLACE, the bulk path (bulk.ts), which BatchWriter does not take.
    */
   mode: 'upsert' | 'insert' | 'load'
-  /** Set once the target has taken a LOAD DATA: later batches need no fallback. */
-  loadAccepted?: boolean
   loadId: string
   /** A batch write still running after this long means a stuck connection: it fails and is retried. */
   timeoutMs: number
@@ -111,31 +108,19 @@ export interface WriteCounts {
   unchanged: number
 }
 
-/** A batch encoded for its write path, ready to send. */
+/** A batch encoded as INSERT statements, ready to send. */
 export interface PreparedBatch {
   rowCount: number
   /** Bytes of the values, roughly. */
   bytes: number
-  /**
-   * The rows themselves, kept only until the target has taken one LOAD DATA (a refusal then needs them
-   * again, as INSERTs); after that a batch holds just its compact encoding, so memory stays small.
-   */
-  rows?: RawRow[]
-  ordinalBase: number
-  /** LOAD DATA payload (mode 'load'). */
-  load?: Buffer[]
-  /** INSERT statements (modes 'upsert' and 'insert'). */
-  inserts?: Array<{ sql: string; rows: number }>
+  inserts: Array<{ sql: string; rows: number }>
 }
 
-/** Encode a batch for the target's current write path (CPU only, no I/O). */
+/** Encode a batch as INSERT statements (CPU only, no I/O). */
 export function prepareBatch(w: WriteTarget, rows: RawRow[], ordinalBase = 0): PreparedBatch {
+  if (w.mode === 'load') throw new Error(`table ${w.label}: LOAD DATA batches go through bulk.ts`)
   const started = performance.now()
-  const base = { rowCount: rows.length, bytes: approxBytes(rows), ordinalBase }
-  const p: PreparedBatch =
-    w.mode === 'load'
-      ? { ...base, load: encodeRows(w, rows, ordinalBase), ...(w.loadAccepted ? {} : { rows }) }
-      : { ...base, inserts: buildInserts(w, rows, ordinalBase) }
+  const p = { rowCount: rows.length, bytes: approxBytes(rows), inserts: buildInserts(w, rows, ordinalBase) }
   if (w.profile) w.profile.encodeMs += performance.now() - started
   return p
 }
@@ -144,26 +129,12 @@ export function prepareBatch(w: WriteTarget, rows: RawRow[], ordinalBase = 0): P
  * Write a batch and, in the same transaction, the state that covers it: a crash at any moment leaves
  * either both or neither, so a rerun neither skips nor doubles a row.
  */
-export async function commitBatch(
+export function commitBatch(
   w: WriteTarget,
   p: PreparedBatch,
   state: StateUpdate | null,
 ): Promise<WriteCounts> {
-  try {
-    return await commitOnce(w, p, state)
-  } catch (err) {
-    if (!p.load || !p.rows || !isLocalInfileRefused(err)) throw err
-    // The server (local_infile=OFF, the MySQL 8 default) or a proxy refuses LOAD DATA LOCAL: the same
-    // rows go in as multi-row upserts, slower but equal.
-    if (w.mode === 'load') {
-      log().warn(
-        { event: 'load_data_refused', table: w.label },
-        `${w.label}: the target refuses LOAD DATA LOCAL INFILE (${errorMessage(err)}); using INSERT instead`,
-      )
-      w.mode = 'upsert'
-    }
-    return commitOnce(w, prepareBatch(w, p.rows, p.ordinalBase), state)
-  }
+  return commitOnce(w, p, state)
 }
 
 /** prepareBatch + commitBatch, for single batches. */
@@ -211,19 +182,13 @@ async function commitOnce(w: WriteTarget, p: PreparedBatch, state: StateUpdate |
   try {
     await conn.query('START TRANSACTION')
     const started = performance.now()
-    if (p.load) {
-      await loadRows(conn, w, loadDataStatement(w), p.load, p.rowCount)
-      counts.inserted += p.rowCount
-    } else {
-      for (const s of p.inserts ?? []) {
-        // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
-        const [res] = await queryWithTimeout(conn, { sql: s.sql }, w.timeoutMs)
-        addCounts(counts, res as ResultSetHeader, s.rows)
-      }
+    for (const s of p.inserts) {
+      // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
+      const [res] = await queryWithTimeout(conn, { sql: s.sql }, w.timeoutMs)
+      addCounts(counts, res as ResultSetHeader, s.rows)
     }
     if (stateSql) await conn.query(stateSql.sql, stateSql.parameters as unknown[])
     await conn.query('COMMIT')
-    if (p.load) w.loadAccepted = true
     if (w.profile) w.profile.writeMs += performance.now() - started
     ok = true
   } finally {

@@ -118,3 +118,16 @@ function defaultName(targetUrl: string): string {
   const db = decodeURIComponent(new URL(targetUrl).pathname.slice(1))
   return `test_${db.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64)
 }
+
+/**
+ * Rows of `table` whose `_dlt_id` is not the documented id of their single-column key: MD5 of the key's
+ * bytes as text, base64url without padding (22 characters). Computed by the server, not by our code.
+ */
+export async function rowIdMismatches(conn: mysql.Connection, table: string, key: string): Promise<number> {
+  const k = `\`${key.replace(/`/g, '``')}\``
+  const [rows] = await conn.query(
+    `SELECT COUNT(*) AS n FROM \`${table.replace(/`/g, '``')}\`
+      WHERE _dlt_id <> REPLACE(REPLACE(LEFT(TO_BASE64(UNHEX(MD5(CAST(${k} AS CHAR)))), 22), '+', '-'), '/', '_')`,
+  )
+  return Number((rows as Array<{ n: string | number }>)[0]?.n)
+}

@@ -1,0 +1,296 @@
+import type { PoolConnection } from 'mysql2/promise'
+import { errorMessage } from '../errors.js'
+import { log } from '../observe/log.js'
+import { type StateUpdate, stateQuery } from '../state/sync-state.js'
+import { isLocalInfileRefused, loadDataStatement, loadRows, RowEncoder, recycleChunks } from './load-data.js'
+import { queryWithTimeout, type RawRow } from './read.js'
+import type { WriteTarget } from './write.js'
+
+/*
+ * The bulk path of first loads and full refreshes: one streaming read of the source, each row encoded as
+ * LOAD DATA text the moment it arrives (so no batch of row objects is ever held, and the garbage collector
+ * only meets short-lived values), and batches loaded into the target on up to two connections at once,
+ * committed strictly in order, each with the position it completes.
+ */
+
+/**
+ * A batch closes at batch_size rows or at this many encoded bytes: wide rows do not make batches of
+ * hundreds of MB, and at most four batches are held (two loading, one ready, one filling).
+ */
+export const BULK_BATCH_BYTES = 4 * 1024 * 1024
+
+/** One batch of rows, encoded for LOAD DATA. */
+export interface EncodedBatch {
+  chunks: Buffer[]
+  rows: number
+  /** Encoded size in bytes. */
+  bytes: number
+  /** The key of the batch's last row (copied out of the packet), when the read asked for keys. */
+  lastKey: Buffer[] | null
+  /** The buffers behind `chunks`, recycled once they are sent. */
+  buffers: Buffer[]
+}
+
+export interface StreamOptions {
+  /** A batch closes at this many rows... */
+  batchRows: number
+  /** ...or this many encoded bytes, whichever comes first. */
+  batchBytes: number
+  /** Positions of the key values in a row, to report each batch's last key; empty for none. */
+  keyIndexes: number[]
+  /** Numbering of the first row, for the _dlt_id of tables without a key. */
+  ordinalBase: number
+  /** The stream fails when no row arrives for this long (paused time included). */
+  idleTimeoutMs: number
+  profile?: { readWaitMs: number; encodeMs: number }
+}
+
+/**
+ * Stream `text` on `conn` and yield its rows as encoded batches. The connection is paused (and with it the
+ * socket, so the server waits) while a finished batch is waiting to be taken: one batch is encoded ahead
+ * of the writer, never more.
+ */
+export async function* encodedBatches(
+  conn: PoolConnection,
+  text: string,
+  w: WriteTarget,
+  opts: StreamOptions,
+): AsyncGenerator<EncodedBatch> {
+  // The promise wrapper's connection: mysql2's own, whose commands are event emitters.
+  const core = (conn as unknown as { connection: CoreConnection }).connection
+  const command = core.query({ sql: text, typeCast: false, rowsAsArray: true })
+  const profile = opts.profile
+  let encoder = new RowEncoder(w, opts.ordinalBase)
+  const ready: EncodedBatch[] = []
+  let ended = false
+  let failure: Error | null = null
+  let wake: (() => void) | null = null
+  const notify = () => {
+    const f = wake
+    wake = null
+    f?.()
+  }
+  // A read that stops receiving rows must not wait forever: it fails when no batch fills for
+  // idleTimeoutMs. Time paused behind a slow writer counts too, so the bound is generous (query_timeout).
+  const timer = setTimeout(() => {
+    failure = Object.assign(
+      new Error(`no rows from the source for ${opts.idleTimeoutMs} ms: the connection stalled`),
+      { code: 'ETIMEDOUT' },
+    )
+    conn.destroy()
+    notify()
+  }, opts.idleTimeoutMs)
+  const rowDone = () => {
+    if (encoder.rows < opts.batchRows && encoder.bytes < opts.batchBytes) return
+    ready.push(finishBatch(encoder))
+    encoder = new RowEncoder(w, encoder.nextOrdinal)
+    timer.refresh()
+    // Hold the source until the batch is taken; packets already received wait inside mysql2.
+    core.pause()
+    notify()
+  }
+  // Rows are encoded straight from their packets as mysql2 parses them (hookRowPackets)...
+  let hooked = false
+  hookRowPackets(command, (buf, offset) => {
+    hooked = true
+    const started = profile ? performance.now() : 0
+    encoder.addPacket(buf, offset)
+    if (profile) profile.encodeMs += performance.now() - started
+    rowDone()
+  })
+  // ...or, should a mysql2 version not take the hook, from the rows it emits: slower, never different.
+  const onResult = (row: RawRow) => {
+    if (hooked) return
+    const started = profile ? performance.now() : 0
+    encoder.add(row)
+    if (profile) profile.encodeMs += performance.now() - started
+    rowDone()
+  }
+  command.on('result', onResult)
+  command.on('end', () => {
+    if (encoder.rows > 0) ready.push(finishBatch(encoder))
+    ended = true
+    notify()
+  })
+  command.on('error', (err: Error) => {
+    failure ??= err
+    notify()
+  })
+  try {
+    for (;;) {
+      const next = ready.shift()
+      if (next) {
+        timer.refresh()
+        if (ready.length === 0) core.resume()
+        yield next
+        continue
+      }
+      if (failure) throw failure
+      if (ended) return
+      const waitStart = performance.now()
+      await new Promise<void>((resolve) => {
+        wake = resolve
+      })
+      if (profile) profile.readWaitMs += performance.now() - waitStart
+    }
+  } finally {
+    clearTimeout(timer)
+    command.removeListener('result', onResult)
+    if (!ended) {
+      // Stopped early (an error, a shutdown, a stall): the connection is mid-result and cannot be reused.
+      conn.destroy()
+    }
+  }
+}
+
+function finishBatch(encoder: RowEncoder): EncodedBatch {
+  const lastKey = encoder.lastKey.length > 0 ? encoder.lastKey.map((v) => Buffer.from(v ?? EMPTY)) : null
+  return {
+    rows: encoder.rows,
+    bytes: encoder.bytes,
+    chunks: encoder.finish(),
+    lastKey,
+    buffers: encoder.buffers,
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** The parts of mysql2's connection and Query command used here. */
+interface CoreConnection {
+  query(options: object): QueryCommand
+  pause(): void
+  resume(): void
+}
+interface QueryCommand {
+  on(event: string, listener: (...args: never[]) => void): void
+  removeListener(event: string, listener: (...args: never[]) => void): void
+}
+
+/** What the stream carries for a row the hook has already encoded. */
+const ROW_ENCODED = Object.freeze({ encoded: true })
+
+/**
+ * Have mysql2 hand each text-protocol row packet to `onRow` instead of building an array of Buffers per
+ * row (a dozen objects a row, most of this process's work and garbage on a big copy). mysql2 parses rows
+ * with the parser object it stores in the command's `_rowParser` once the column definitions are in; this
+ * supplies that object. If a mysql2 version stops using it, the stream carries ordinary rows again and
+ * encodedBatches encodes those: slower, never different.
+ */
+function hookRowPackets(command: QueryCommand, onRow: (buf: Buffer, offset: number) => void): void {
+  const parser = {
+    next(packet: { buffer: Buffer; offset: number }) {
+      onRow(packet.buffer, packet.offset)
+      return ROW_ENCODED
+    },
+  }
+  Object.defineProperty(command, '_rowParser', {
+    configurable: true,
+    get: () => parser,
+    set: () => undefined,
+  })
+}
+
+/**
+ * Whether the target takes LOAD DATA LOCAL for this table: an empty load, rolled back. A server with
+ * local_infile=OFF (MySQL 8's default) or a proxy refuses it; the caller then writes multi-row INSERTs,
+ * and says so in the log.
+ */
+export async function loadDataAccepted(w: WriteTarget): Promise<boolean> {
+  const conn = await w.target.pool.getConnection()
+  let ok = false
+  try {
+    await conn.query('START TRANSACTION')
+    try {
+      await loadRows(conn, w, loadDataStatement(w), [], 0)
+    } catch (err) {
+      if (!isLocalInfileRefused(err)) throw err
+      log().warn(
+        { event: 'load_data_refused', table: w.label },
+        `${w.label}: the target refuses LOAD DATA LOCAL INFILE (${errorMessage(err)}); using INSERT instead`,
+      )
+      await conn.query('ROLLBACK')
+      ok = true
+      return false
+    }
+    await conn.query('ROLLBACK')
+    ok = true
+    return true
+  } finally {
+    if (ok) conn.release()
+    else conn.destroy()
+  }
+}
+
+/**
+ * Loads encoded batches into the target, up to `parallel` at once on separate connections: while one
+ * batch's LOAD DATA runs, the next one's runs too, and the server uses more than one core. Commits stay in
+ * order: a batch's transaction waits, after its LOAD DATA, until the batch before it has committed, and only
+ * then writes its state and commits. So the state in `_sync_state` always covers exactly the rows committed
+ * before it, and moves only forward. Run with `parallel` > 1 only into a table that holds no rows in the
+ * ranges being loaded (a fresh first load, a staging table): REPLACE on an existing row takes gap locks
+ * that a concurrent batch's inserts could wait on.
+ */
+export class OrderedLoader {
+  private readonly inflight: Array<Promise<void>> = []
+  private last: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly w: WriteTarget,
+    private readonly parallel: number,
+    private readonly committed: (rows: number) => void,
+  ) {}
+
+  /** Start loading a batch; returns once there is room for the next one. */
+  async push(batch: EncodedBatch, state: StateUpdate | null): Promise<void> {
+    while (this.inflight.length >= this.parallel) await this.inflight.shift()
+    const before = this.last
+    const task = this.loadOne(batch, state, before)
+    // Awaited by a later push or by flush; until then its failure must not count as unhandled.
+    task.catch(() => undefined)
+    this.inflight.push(task)
+    this.last = task
+  }
+
+  /** Wait for every batch pushed so far; throws the first failure. */
+  async flush(): Promise<void> {
+    const all = this.inflight.splice(0)
+    const results = await Promise.allSettled(all)
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed) throw (failed as PromiseRejectedResult).reason
+  }
+
+  private async loadOne(batch: EncodedBatch, state: StateUpdate | null, before: Promise<void>) {
+    const w = this.w
+    const stateSql = state ? stateQuery(w.target.kysely, state).compile() : null
+    const conn = await w.target.pool.getConnection()
+    let ok = false
+    try {
+      await conn.query('START TRANSACTION')
+      const started = performance.now()
+      await loadRows(conn, w, loadDataStatement(w), batch.chunks, batch.rows)
+      // Every byte has been read and acknowledged: the buffers can take the next batches.
+      recycleChunks(batch.buffers)
+      // A batch whose predecessor failed must not commit: its state would claim rows that are not there.
+      await before
+      if (stateSql)
+        await queryWithTimeout(
+          conn,
+          { sql: stateSql.sql, values: stateSql.parameters as unknown[] },
+          w.timeoutMs,
+        )
+      await queryWithTimeout(conn, { sql: 'COMMIT' }, w.timeoutMs)
+      if (w.profile) w.profile.writeMs += performance.now() - started
+      ok = true
+    } finally {
+      if (ok) {
+        conn.release()
+      } else {
+        // The connection may be dead or mid-transaction: never hand it back to the pool.
+        await conn.query('ROLLBACK').catch(() => undefined)
+        conn.destroy()
+      }
+    }
+    this.committed(batch.rows)
+  }
+}
