@@ -112,10 +112,14 @@ export async function* encodedBatches(
     ended = true
     notify()
   })
-  command.on('error', (err: Error) => {
+  const fail = (err: Error) => {
     failure ??= err
     notify()
-  })
+  }
+  command.on('error', fail)
+  // A lost connection is reported to the connection, not to a command without a callback (mysql2's
+  // _notifyError): without this, a cut mid-result would wait for the idle timeout.
+  core.on('error', fail)
   try {
     for (;;) {
       const next = ready.shift()
@@ -136,6 +140,7 @@ export async function* encodedBatches(
   } finally {
     clearTimeout(timer)
     command.removeListener('result', onResult)
+    core.removeListener('error', fail)
     if (!ended) {
       // Stopped early (an error, a shutdown, a stall): the connection is mid-result and cannot be reused.
       conn.destroy()
@@ -161,6 +166,8 @@ interface CoreConnection {
   query(options: object): QueryCommand
   pause(): void
   resume(): void
+  on(event: 'error', listener: (err: Error) => void): void
+  removeListener(event: 'error', listener: (err: Error) => void): void
 }
 interface QueryCommand {
   on(event: string, listener: (...args: never[]) => void): void

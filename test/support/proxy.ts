@@ -72,6 +72,7 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
   let stalled = false
   // Armed by cutAfter(): bytes still to forward downstream before cutting, and who to tell.
   let cutBudget: { left: number; how: 'reset' | 'close'; done: (n: number) => void } | null = null
+  let cutting = false
 
   function kill(socket: Socket, how: 'reset' | 'close'): void {
     if (socket.destroyed) return
@@ -92,24 +93,44 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
     return n
   }
 
+  /**
+   * Forward to the client with TCP's backpressure: a client that stops reading holds the server back, as
+   * it would without the proxy, instead of the whole result set piling up here.
+   */
+  function send(pair: Pair, chunk: Buffer): void {
+    if (!pair.client.write(chunk)) {
+      pair.upstream.pause()
+      pair.client.once('drain', () => {
+        if (!stalled) pair.upstream.resume()
+      })
+    }
+  }
+
   function forwardDown(pair: Pair, chunk: Buffer): void {
+    // Between the cut's last bytes and the cut itself nothing more may pass: a client that has paused
+    // reading leaves data queued here, and bytes after a gap would be a corrupted stream, not a cut one.
+    if (cutting) return
     if (cutBudget === null) {
       stats.bytesDown += chunk.length
-      pair.client.write(chunk)
+      send(pair, chunk)
       return
     }
     if (chunk.length < cutBudget.left) {
       cutBudget.left -= chunk.length
       stats.bytesDown += chunk.length
-      pair.client.write(chunk)
+      send(pair, chunk)
       return
     }
     const head = chunk.subarray(0, cutBudget.left)
     const armed = cutBudget
     cutBudget = null
+    cutting = true
     stats.bytesDown += head.length
     // The client gets the head of the chunk, then the connection dies: a result set cut mid-row.
-    pair.client.write(head, () => armed.done(cutEverything(armed.how)))
+    pair.client.write(head, () => {
+      cutting = false
+      armed.done(cutEverything(armed.how))
+    })
   }
 
   const server: Server = createServer((client) => {
