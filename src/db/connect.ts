@@ -110,28 +110,31 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
   const core: CorePool = mysql.createPool(poolOptions)
   // Every socket of the pool, so a close that a stalled peer never acknowledges can still be cut.
   const sockets = new Set<import('node:net').Socket>()
+  // A peer that stops answering without closing (a hung server, a NAT box) is invisible to TCP keepalive.
+  // Failing the socket when nothing moves for query_timeout fails the statement in flight the way a cut
+  // does, so the retry logic takes over; no statement of ours waits that long silently. Every socket is
+  // also remembered, so that a close the stalled peer never acknowledges can still be cut: mysql2's
+  // destroy() only half-closes (stream.end()), and a half-open socket keeps the process alive.
+  const watch = (conn: unknown, stall: boolean) => {
+    const socket = (conn as { stream?: import('node:net').Socket }).stream
+    if (!socket) return
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    if (stall)
+      socket.setTimeout(options.stallTimeoutMs, () => {
+        const err = Object.assign(
+          new Error(`no answer from ${options.side} ${address} for ${options.stallTimeoutMs} ms`),
+          { code: 'ETIMEDOUT' },
+        )
+        socket.destroy(err)
+      })
+  }
   core.on('connection', (conn) => {
     if (wrongHost(conn)) {
       conn.destroy()
       return
     }
-    // A peer that stops answering without closing (a hung server, a NAT box) is invisible to TCP
-    // keepalive. Failing the socket when nothing moves for query_timeout fails the statement in flight
-    // the way a cut does, so the retry logic takes over; no statement of ours waits that long silently.
-    const socket = (conn as unknown as { stream?: import('node:net').Socket }).stream
-    if (socket) {
-      sockets.add(socket)
-      socket.once('close', () => sockets.delete(socket))
-    }
-    socket?.setTimeout(options.stallTimeoutMs, () => {
-      const err = Object.assign(
-        new Error(`no answer from ${options.side} ${address} for ${options.stallTimeoutMs} ms`),
-        {
-          code: 'ETIMEDOUT',
-        },
-      )
-      socket.destroy(err)
-    })
+    watch(conn, true)
     // Queued before any other statement on this connection, so it always runs first.
     conn.query(SESSION_INIT, (err: Error | null) => {
       if (err) conn.destroy()
@@ -162,6 +165,8 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
       address,
       async dedicated() {
         const conn = mysql.createConnection(poolOptions).promise()
+        // Remembered but never timed out: the run lock's connection rightly sits idle for the whole run.
+        watch((conn as unknown as { connection: unknown }).connection, false)
         // A connection that dies while idle (network reset, server killed) emits 'error' with no query to
         // reject it; unheard, that event crashed the whole run (test/integration/faults.test.ts, target
         // connections cut mid-sync). The next query on it fails and says so; a lock it held died with it.
@@ -177,7 +182,7 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
       async close() {
         if (closed) return
         closed = true
-        await closePool(pool, sockets)
+        await closePool(pool, sockets, Math.min(CLOSE_TIMEOUT_MS, options.stallTimeoutMs))
       },
     } satisfies Db
   } catch (err) {
@@ -278,14 +283,18 @@ const CLOSE_TIMEOUT_MS = 5_000
  * End a pool politely, or destroy its connections when a peer stopped answering: pool.end() waits for
  * every connection to say goodbye, and a stalled one never does, which would keep the process alive.
  */
-async function closePool(pool: PromisePool, sockets: Set<import('node:net').Socket>): Promise<void> {
+async function closePool(
+  pool: PromisePool,
+  sockets: Set<import('node:net').Socket>,
+  boundMs: number,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const ended = pool.end().then(
     () => true,
     () => true,
   )
   const expired = new Promise<boolean>((r) => {
-    timer = setTimeout(() => r(false), CLOSE_TIMEOUT_MS)
+    timer = setTimeout(() => r(false), boundMs)
   })
   const polite = await Promise.race([ended, expired])
   clearTimeout(timer)

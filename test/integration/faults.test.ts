@@ -240,11 +240,11 @@ describe('network stall', () => {
     await dbs?.drop()
   })
 
-  // KNOWN BUG (open): a peer that stops answering without closing is not caught by TCP keepalive, since
-  // the proxy still answers it. query_timeout now fails the stalled statement (the run retries, fails
-  // the table and logs run_end after ~16 s), but the process still does not exit afterwards: some
-  // connection to the stalled peer keeps the event loop alive. Turn this into a plain it() once fixed.
-  it.fails('ends a run whose target connections stall for good, by query_timeout', async () => {
+  // A peer that stops answering without closing is not caught by TCP keepalive, since the proxy still
+  // answers it. query_timeout fails the stalled statements (the run retries, fails the table and logs
+  // run_end), then the pools close, and every socket still open to the stalled peer is cut, so the
+  // process exits. (mysql2's destroy() only half-closes; the run lock's own connection was not cut before.)
+  it('ends a run whose target connections stall for good, by query_timeout', async () => {
     const server = new URL(dbs.targetUrl)
     proxy = await startProxy({ targetHost: server.hostname, targetPort: Number(server.port) })
     const file = await writeTempPipeline(
@@ -256,12 +256,15 @@ describe('network stall', () => {
       }),
     )
     const p = proxy
-    const run = startSync(file, 25_000)
+    const run = startSync(file, 45_000)
     expect(await waitFor(async () => (await rowsSynced(dbs.target)) >= 2_000, run.done)).toBe(true)
     p.stall()
     const res = await run.result
     expect(res.exitCode).toBe(1)
     expect(res.stderr).toMatch(/timeout|timed out/i)
+    figure(
+      `target stalled for good (query_timeout 2s): exit ${res.exitCode} after ${run.seconds().toFixed(1)} s`,
+    )
   })
 })
 
