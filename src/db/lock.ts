@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Connection } from 'mysql2/promise'
-import { LockError } from '../errors.js'
+import { LockError, SyncError } from '../errors.js'
 import type { Db } from './connect.js'
 
 const RELEASE_TIMEOUT_MS = 5_000
@@ -8,6 +8,12 @@ const RELEASE_TIMEOUT_MS = 5_000
 /** A held run lock; `release()` is idempotent. */
 export interface RunLock {
   name: string
+  /**
+   * Make sure the lock is still ours. GET_LOCK dies with its session, so a connection cut mid-run frees it
+   * for another run; then it is taken again on a new connection when nobody else has it, and otherwise
+   * this throws a SyncError: two runs must never write the same tables at once.
+   */
+  held(): Promise<void>
   release(): Promise<void>
 }
 
@@ -25,6 +31,57 @@ export function lockName(pipeline: string): string {
  */
 export async function acquireRunLock(target: Db, pipeline: string): Promise<RunLock> {
   const name = lockName(pipeline)
+  let conn = await take(target, name)
+  let released = false
+  let checking: Promise<void> | null = null
+  const check = async () => {
+    const mine = await bounded(
+      conn.query('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [name]).then(([rows]) => {
+        return Number((rows as Array<{ mine: number | string | null }>)[0]?.mine) === 1
+      }),
+    ).catch(() => false)
+    if (mine) return
+    conn.destroy()
+    try {
+      conn = await take(target, name)
+    } catch (err) {
+      // Not reachable right now: the error is the connection's, and the table's retry asks again.
+      if (!(err instanceof LockError)) throw err
+      throw new SyncError(
+        `lost the pipeline lock "${name}" on ${target.address} (its connection closed), and another run holds it now`,
+        'this run stops writing; the other run, or the next one, carries on from the saved positions',
+      )
+    }
+  }
+  return {
+    name,
+    held() {
+      // Tables ask at once: one check on the lock's connection serves them all.
+      checking ??= check().finally(() => {
+        checking = null
+      })
+      return checking
+    },
+    async release() {
+      if (released) return
+      released = true
+      // The lock dies with the session, so a connection that does not answer is simply destroyed.
+      const ended = await bounded(
+        conn
+          .query('DO RELEASE_LOCK(?)', [name])
+          .then(() => conn.end())
+          .then(() => true),
+      ).catch(() => false)
+      if (!ended) conn.destroy()
+      // Even a polite end leaves the socket half-open until the server says goodbye; a stalled peer never
+      // does, and the socket would keep the process alive (connect.ts also cuts it when the pool closes).
+      else setTimeout(() => conn.destroy(), 1000).unref()
+    },
+  }
+}
+
+/** GET_LOCK on a connection of its own, or LockError (exit 4) when another session holds the lock. */
+async function take(target: Db, name: string): Promise<Connection> {
   const conn: Connection = await target.dedicated()
   try {
     const [rows] = await conn.query('SELECT GET_LOCK(?, 0) AS got', [name])
@@ -35,27 +92,18 @@ export async function acquireRunLock(target: Db, pipeline: string): Promise<RunL
         'wait for the other run to finish; it frees the lock when it ends or dies',
       )
     }
+    return conn
   } catch (err) {
-    await conn.end().catch(() => undefined)
+    await bounded(conn.end()).catch(() => conn.destroy())
     throw err
   }
-  let released = false
-  return {
-    name,
-    async release() {
-      if (released) return
-      released = true
-      // The lock dies with the session, so a connection that does not answer is simply destroyed.
-      const ended = conn
-        .query('DO RELEASE_LOCK(?)', [name])
-        .then(() => conn.end())
-        .then(() => true)
-        .catch(() => false)
-      const timer = new Promise<boolean>((r) => setTimeout(() => r(false), RELEASE_TIMEOUT_MS).unref())
-      if (!(await Promise.race([ended, timer]))) conn.destroy()
-      // Even a polite end leaves the socket half-open until the server says goodbye; a stalled peer never
-      // does, and the socket would keep the process alive.
-      else setTimeout(() => conn.destroy(), 1000).unref()
-    },
-  }
+}
+
+/** A lock statement that does not answer within RELEASE_TIMEOUT_MS fails. */
+function bounded<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the lock connection did not answer')), RELEASE_TIMEOUT_MS)
+  })
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer))
 }

@@ -84,6 +84,8 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   // Swap, then record the state. RENAME TABLE is atomic but commits implicitly, so the state write
   // cannot share its transaction; if we die between the two, the next run refreshes again (or, for an
   // incremental table, re-reads from the older position, which upserts harmlessly).
+  // The staging table is named after the table: another run writing it would have been swapped in too.
+  await job.lock.held()
   for (const statement of ddl.swap) await sql.raw(statement).execute(target.kysely)
   await stateQuery(target.kysely, {
     pipeline: job.pipeline,

@@ -1,8 +1,15 @@
 import type { TableConfig } from '../config/types.js'
 import type { Db } from '../db/connect.js'
+import type { RunLock } from '../db/lock.js'
 import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
-import { type ColumnDef, copiedColumns, type TableDef } from '../schema/table-def.js'
+import {
+  type ColumnDef,
+  copiedColumns,
+  LOAD_ID_COLUMN,
+  ROW_ID_COLUMN,
+  type TableDef,
+} from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
 import { type ColumnCodec, columnCodec } from './codec.js'
 import type { OrderTerm } from './read.js'
@@ -24,6 +31,8 @@ export interface TableJob {
   progress(rows: number): void
   /** Set when the run is asked to stop: finish the current batch, then return. */
   signal: AbortSignal
+  /** The run lock: checked before each table attempt and before a full refresh's swap. */
+  lock: Pick<RunLock, 'held'>
 }
 
 /** What one table's sync did. */
@@ -67,6 +76,14 @@ export function rowShape(job: Pick<TableJob, 'config' | 'sourceDef' | 'target'>)
   const { config, sourceDef } = job
   const flavor = job.target.flavor
   const cols = copiedColumns(sourceDef)
+  // Column names compare case-insensitively on the server.
+  const clash = sourceDef.columns.find((c) => [LOAD_ID_COLUMN, ROW_ID_COLUMN].includes(c.name.toLowerCase()))
+  if (clash) {
+    throw new SyncError(
+      `table ${sourceDef.name}: source column "${clash.name}" has the name of a column dbsync adds to every target row`,
+      `rename the column in the source, or leave the table out of the pipeline (a table entry with exclude: true)`,
+    )
+  }
   const codecs = cols.map((c) => columnCodec(c, flavor))
   const keyNames = config.primaryKey ?? sourceDef.primaryKey
   const keyIndexes = keyNames.map((k) => {

@@ -18,10 +18,12 @@ export function keepYoungGenerationSmall(): void {
 }
 
 /**
- * A full collection every BYTES_BETWEEN of data moved costs a few milliseconds each and returns the
- * Buffers of finished batches, without a heap cap that a table of wide rows could hit.
+ * The INSERT path (upserts) builds each batch as strings, which outlive the young generation and pile up
+ * in the old one: 100k changed rows peaked at 257 MB RSS (172 MB with this). A full collection every BYTES_BETWEEN of rows
+ * and statements built costs a few milliseconds and keeps the peak near the live size, without a heap cap
+ * that a table of wide rows could hit. (The LOAD DATA path allocates almost nothing and needs none.)
  */
-const BYTES_BETWEEN = 64 * 1024 * 1024
+const BYTES_BETWEEN = 32 * 1024 * 1024
 
 let gc: (() => void) | null | undefined
 let since = 0

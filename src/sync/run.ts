@@ -3,8 +3,8 @@ import pLimit from 'p-limit'
 import { resolveTables } from '../config/select.js'
 import type { Pipeline, TableConfig } from '../config/types.js'
 import { connect, type Db } from '../db/connect.js'
-import { acquireRunLock } from '../db/lock.js'
-import { errorMessage } from '../errors.js'
+import { acquireRunLock, type RunLock } from '../db/lock.js'
+import { DbsyncError, errorMessage } from '../errors.js'
 import { redact } from '../observe/redact.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
@@ -101,6 +101,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
               signal,
               opts.events ?? {},
               known,
+              lock,
             ),
           ),
         ),
@@ -170,6 +171,7 @@ async function syncTableWithRetry(
   signal: AbortSignal,
   events: SyncEvents,
   known: { targetDefs: Map<string, TableDef>; states: Map<string, SyncState> },
+  lock: Pick<RunLock, 'held'>,
 ): Promise<TableResult> {
   const started = Date.now()
   const result: TableResult = {
@@ -195,6 +197,8 @@ async function syncTableWithRetry(
         result.status = 'interrupted'
         break
       }
+      // Only the run holding the lock writes (a cut connection frees it for another run).
+      await lock.held()
       // A retry reads both again: it resumes from what was committed, not from what we believed.
       const [targetDefs, states] =
         attempt === 1
@@ -215,6 +219,7 @@ async function syncTableWithRetry(
         queryTimeoutMs: pipeline.queryTimeoutMs,
         progress: (rows) => events.progress?.(config.name, rows),
         signal,
+        lock,
       }
       await syncTable(job, fullRefresh, result, states.get(config.name))
       result.status = signal.aborted ? 'interrupted' : 'ok'
@@ -227,7 +232,10 @@ async function syncTableWithRetry(
         continue
       }
       result.status = signal.aborted && isTransient(err) ? 'interrupted' : 'failed'
-      result.error = redact(describeError(err))
+      // A transient error that outlasted the retries says so: "read ECONNRESET" alone reads like a bug.
+      const gaveUp =
+        isTransient(err) && !signal.aborted && attempt > 1 ? `gave up after ${attempt} attempts: ` : ''
+      result.error = redact(gaveUp + describeError(err))
       break
     }
   }
@@ -279,6 +287,8 @@ async function syncTable(
 function describeError(err: unknown): string {
   const e = err as { code?: string; sqlMessage?: string }
   const msg = errorMessage(err)
+  // Our own errors carry the way out as a hint; a table's error is all the user sees of it.
+  if (err instanceof DbsyncError && err.hint) return `${msg}; ${err.hint}`
   return e?.code && !msg.includes(e.code) && e.sqlMessage ? `${msg} (${e.code})` : msg
 }
 

@@ -159,7 +159,10 @@ export class BatchWriter {
     await this.flush()
     const commit = commitBatch(this.w, prepared, state).then((counts) => {
       this.done(counts, prepared.rowCount)
-      noteBytesMoved(prepared.bytes)
+      // What the batch allocated: its rows (a Buffer object of about 100 bytes per value besides the
+      // bytes) and its statements (hex literals, twice the values' size).
+      const values = prepared.rowCount * this.w.codecs.length
+      noteBytesMoved(prepared.bytes + values * 100 + prepared.inserts.reduce((n, i) => n + i.sql.length, 0))
     })
     // Awaited by the next push or flush; until then its failure must not count as unhandled.
     commit.catch(() => undefined)

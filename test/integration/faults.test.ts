@@ -148,8 +148,9 @@ describe('network faults between dbsync and the servers', () => {
     const summary = JSON.parse(failed.stdout)
     expect(summary.status).toBe('failed')
     expect(summary.tables[0]).toMatchObject({ table: 'big', status: 'failed' })
-    // The message names what happened, not just "failed".
+    // The message names what happened, not just "failed", and that the retries ran out.
     expect(summary.tables[0].error).toMatch(/connection|closed|reset|lost/i)
+    expect(summary.tables[0].error).toMatch(/^gave up after 2 attempts: /)
     expect(retries(failed)).toHaveLength(1)
     const committed = await rowsSynced(dbs.target)
     expect(committed).toBeGreaterThanOrEqual(20_000)
