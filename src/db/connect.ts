@@ -123,7 +123,9 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
     if (stall)
       socket.setTimeout(options.stallTimeoutMs, () => {
         const err = Object.assign(
-          new Error(`no answer from ${options.side} ${address} for ${options.stallTimeoutMs} ms`),
+          new Error(
+            `no answer from ${options.side} ${address} for ${options.stallTimeoutMs} ms (query_timeout)`,
+          ),
           { code: 'ETIMEDOUT' },
         )
         socket.destroy(err)

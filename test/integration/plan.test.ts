@@ -93,8 +93,11 @@ describe('plan', () => {
       summary: 'full reload of 2 rows (counted)',
     })
 
-    await dbs.source.query('INSERT INTO orders VALUES (4, 4.00, NOW(6)), (5, 5.00, NOW(6))')
-    await dbs.source.query('UPDATE orders SET total = 9, updated_at = NOW(6) WHERE id = 1')
+    // Stamped after the saved position and far below any late-commit cap.
+    await dbs.source.query(
+      "INSERT INTO orders VALUES (4, 4.00, '2024-06-01 00:00:04'), (5, 5.00, '2024-06-01 00:00:05')",
+    )
+    await dbs.source.query("UPDATE orders SET total = 9, updated_at = '2024-06-01 00:00:01' WHERE id = 1")
     const before = await databaseImage(dbs.target)
     const res = await runCli(['plan', '-p', file, '--json'])
     expect(res.exitCode, res.stderr).toBe(0)
