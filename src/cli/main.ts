@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander'
 import { DbsyncError } from '../errors.js'
+import { log } from '../observe/log.js'
 import { redact } from '../observe/redact.js'
 import { keepYoungGenerationSmall } from '../sync/memory.js'
 import { buildProgram, type CliContext } from './program.js'
@@ -21,6 +22,27 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     process.exitCode = report(err, ctx.debug)
   }
+  exitWatchdog()
+}
+
+/** How long a finished command lets the process end by itself before it exits anyway. */
+const EXIT_WATCHDOG_MS = 10_000
+
+/**
+ * The work is done, its result printed and the pools closed; the process should end now. Should a socket
+ * nobody closed still hold the event loop (a connection half-closed toward a peer that went quiet), a
+ * cron job must not hang until the next one piles up behind it: exit anyway, with the same code, and say
+ * so. Unref'd, it never delays a clean exit.
+ */
+function exitWatchdog(): void {
+  setTimeout(() => {
+    const open = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? []
+    log().warn(
+      { event: 'exit_forced', open_handles: open.length },
+      `${open.length} handle(s) still open ${EXIT_WATCHDOG_MS / 1000} s after the command finished; exiting`,
+    )
+    process.exit()
+  }, EXIT_WATCHDOG_MS).unref()
 }
 
 function hasPair(argv: string[], flag: string, value: string): boolean {
