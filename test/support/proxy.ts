@@ -41,6 +41,8 @@ export interface TcpProxy {
    */
   stall(): void
   resume(): void
+  /** Hold each chunk from the server back `ms` before reading the next: a slow link (0: full speed). */
+  throttle(ms: number): void
   /** Reset every new connection right after accepting it (a server refusing clients), until accept(). */
   refuse(): void
   accept(): void
@@ -73,6 +75,7 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
   // Armed by cutAfter(): bytes still to forward downstream before cutting, and who to tell.
   let cutBudget: { left: number; how: 'reset' | 'close'; done: (n: number) => void } | null = null
   let cutting = false
+  let delayMs = 0
 
   function kill(socket: Socket, how: 'reset' | 'close'): void {
     if (socket.destroyed) return
@@ -162,7 +165,15 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
       for (const chunk of pair.pending) upstream.write(chunk)
       pair.pending = []
     })
-    upstream.on('data', (chunk: Buffer) => forwardDown(pair, chunk))
+    upstream.on('data', (chunk: Buffer) => {
+      forwardDown(pair, chunk)
+      if (delayMs > 0) {
+        upstream.pause()
+        setTimeout(() => {
+          if (!stalled) upstream.resume()
+        }, delayMs)
+      }
+    })
     if (stalled) {
       client.pause()
       upstream.pause()
@@ -198,6 +209,9 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
       return new Promise<number>((resolve) => {
         cutBudget = { left: Math.max(0, bytes), how, done: resolve }
       })
+    },
+    throttle(ms: number) {
+      delayMs = ms
     },
     stall() {
       stalled = true
