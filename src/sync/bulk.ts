@@ -1,10 +1,10 @@
 import type { PoolConnection } from 'mysql2/promise'
 import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
-import { type StateUpdate, stateQuery } from '../state/sync-state.js'
+import type { StateUpdate } from '../state/sync-state.js'
 import { isLocalInfileRefused, loadDataStatement, loadRows, RowEncoder, recycleChunks } from './load-data.js'
-import { queryWithTimeout, type RawRow } from './read.js'
-import type { WriteTarget } from './write.js'
+import type { RawRow } from './read.js'
+import { inBatchTransaction, type WriteTarget } from './write.js'
 
 /*
  * The bulk path of first loads and full refreshes: one streaming read of the source, each row encoded as
@@ -269,35 +269,13 @@ export class OrderedLoader {
 
   private async loadOne(batch: EncodedBatch, state: StateUpdate | null, before: Promise<void>) {
     const w = this.w
-    const stateSql = state ? stateQuery(w.target.kysely, state).compile() : null
-    const conn = await w.target.pool.getConnection()
-    let ok = false
-    try {
-      await conn.query('START TRANSACTION')
-      const started = performance.now()
+    await inBatchTransaction(w, state, async (conn) => {
       await loadRows(conn, w, loadDataStatement(w), batch.chunks, batch.rows)
       // Every byte has been read and acknowledged: the buffers can take the next batches.
       recycleChunks(batch.buffers)
       // A batch whose predecessor failed must not commit: its state would claim rows that are not there.
       await before
-      if (stateSql)
-        await queryWithTimeout(
-          conn,
-          { sql: stateSql.sql, values: stateSql.parameters as unknown[] },
-          w.timeoutMs,
-        )
-      await queryWithTimeout(conn, { sql: 'COMMIT' }, w.timeoutMs)
-      if (w.profile) w.profile.writeMs += performance.now() - started
-      ok = true
-    } finally {
-      if (ok) {
-        conn.release()
-      } else {
-        // The connection may be dead or mid-transaction: never hand it back to the pool.
-        await conn.query('ROLLBACK').catch(() => undefined)
-        conn.destroy()
-      }
-    }
+    })
     this.committed(batch.rows)
   }
 }

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto'
 import type { ResultSetHeader } from 'mysql2'
+import type { PoolConnection } from 'mysql2/promise'
 import type { Db } from '../db/connect.js'
 import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
@@ -178,19 +179,41 @@ export class BatchWriter {
 
 async function commitOnce(w: WriteTarget, p: PreparedBatch, state: StateUpdate | null) {
   const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0 }
+  await inBatchTransaction(w, state, async (conn) => {
+    for (const s of p.inserts) {
+      // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
+      const [res] = await queryWithTimeout(conn, { sql: s.sql }, w.timeoutMs)
+      addCounts(counts, res as ResultSetHeader, s.rows)
+    }
+  })
+  return counts
+}
+
+/**
+ * One batch's transaction on a pooled target connection: `work` writes the rows, then the state that
+ * covers them is written and everything commits together. On any failure the transaction is rolled back
+ * and the connection destroyed, never handed back mid-transaction. Write time goes to the profile.
+ */
+export async function inBatchTransaction(
+  w: WriteTarget,
+  state: StateUpdate | null,
+  work: (conn: PoolConnection) => Promise<void>,
+): Promise<void> {
   const stateSql = state ? stateQuery(w.target.kysely, state).compile() : null
   const conn = await w.target.pool.getConnection()
   let ok = false
   try {
     await conn.query('START TRANSACTION')
     const started = performance.now()
-    for (const s of p.inserts) {
-      // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
-      const [res] = await queryWithTimeout(conn, { sql: s.sql }, w.timeoutMs)
-      addCounts(counts, res as ResultSetHeader, s.rows)
+    await work(conn)
+    if (stateSql) {
+      await queryWithTimeout(
+        conn,
+        { sql: stateSql.sql, values: stateSql.parameters as unknown[] },
+        w.timeoutMs,
+      )
     }
-    if (stateSql) await conn.query(stateSql.sql, stateSql.parameters as unknown[])
-    await conn.query('COMMIT')
+    await queryWithTimeout(conn, { sql: 'COMMIT' }, w.timeoutMs)
     if (w.profile) w.profile.writeMs += performance.now() - started
     ok = true
   } finally {
@@ -202,7 +225,6 @@ async function commitOnce(w: WriteTarget, p: PreparedBatch, state: StateUpdate |
       conn.destroy()
     }
   }
-  return counts
 }
 
 /**
