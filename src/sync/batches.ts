@@ -36,9 +36,19 @@ export async function* streamBatches(
 ): AsyncGenerator<RawRow[]> {
   // The promise wrapper has no stream(); the underlying connection does.
   const core = (
-    conn as unknown as { connection: { query(o: object): { stream(o?: object): AsyncIterable<RawRow> } } }
+    conn as unknown as {
+      connection: {
+        query(o: object): { stream(o?: object): AsyncIterable<RawRow> }
+        on(event: 'error', listener: (err: Error) => void): void
+        removeListener(event: 'error', listener: (err: Error) => void): void
+      }
+    }
   ).connection
   const stream = core.query({ sql: text, typeCast: false, rowsAsArray: true }).stream({ highWaterMark: 1000 })
+  // A lost connection is reported to the connection, not to a query without a callback (mysql2's
+  // _notifyError): pass it on, or the scan would wait for the idle bound below.
+  const lost = (err: Error) => (stream as unknown as { destroy(e: Error): void }).destroy(err)
+  core.on('error', lost)
   let batch: RawRow[] = []
   let bytes = 0
   // mysql2's query timeout bounds the whole statement, which a long scan may rightly exceed; what must
@@ -71,6 +81,7 @@ export async function* streamBatches(
     }
   } finally {
     clearTimeout(timer)
+    core.removeListener('error', lost)
   }
   if (batch.length > 0) yield batch
 }

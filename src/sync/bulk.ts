@@ -25,7 +25,7 @@ export interface EncodedBatch {
   rows: number
   /** Encoded size in bytes. */
   bytes: number
-  /** The key of the batch's last row (copied out of the packet), when the read asked for keys. */
+  /** The key of the batch's last row (copied out of the packet); null for a table without a key. */
   lastKey: Buffer[] | null
   /** The buffers behind `chunks`, recycled once they are sent. */
   buffers: Buffer[]
@@ -36,8 +36,6 @@ export interface StreamOptions {
   batchRows: number
   /** ...or this many encoded bytes, whichever comes first. */
   batchBytes: number
-  /** Positions of the key values in a row, to report each batch's last key; empty for none. */
-  keyIndexes: number[]
   /** Numbering of the first row, for the _dlt_id of tables without a key. */
   ordinalBase: number
   /** The stream fails when no row arrives for this long (paused time included). */

@@ -115,7 +115,6 @@ async function bulkRefresh(
     const batches = encodedBatches(snap.conn, text, w, {
       batchRows: job.config.batchSize,
       batchBytes: BULK_BATCH_BYTES,
-      keyIndexes: [],
       ordinalBase: 0,
       idleTimeoutMs: job.queryTimeoutMs,
       profile: w.profile,

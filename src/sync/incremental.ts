@@ -208,7 +208,6 @@ async function bulkFirstLoad(
     const batches = encodedBatches(snap.conn, text, w, {
       batchRows: job.config.batchSize,
       batchBytes: BULK_BATCH_BYTES,
-      keyIndexes: shape.keyIndexes,
       ordinalBase: 0,
       idleTimeoutMs: job.queryTimeoutMs,
       profile: result.profile,

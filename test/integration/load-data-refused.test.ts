@@ -4,6 +4,7 @@ import { runCli, writeTempPipeline } from '../support/cli.js'
 import { columnDefinitions, expectSameRows, pipelineYaml, rowIdMismatches } from '../support/compare.js'
 import type { TestDbs } from '../support/db.js'
 import { createBigTable, createDatabasesOn } from '../support/own-dbs.js'
+import { startProxy } from '../support/proxy.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
 
 // A target started with --local-infile=0 (MySQL 8's default) refuses LOAD DATA LOCAL: first loads and full
@@ -63,4 +64,37 @@ describe('a target that refuses LOAD DATA LOCAL INFILE', () => {
       expect(await rowIdMismatches(dbs.target, 'big', 'id')).toBe(0)
     })
   }
+
+  it('finishes a full refresh through INSERTs whose source connection is cut mid-scan, by a retry', async () => {
+    await createBigTable(dbs.source, 20_000)
+    const source = new URL(dbs.sourceUrl)
+    const proxy = await startProxy({ targetHost: source.hostname, targetPort: Number(source.port) })
+    try {
+      // A slow link, so the cut lands inside the scan.
+      proxy.throttle(20)
+      const file = await writeTempPipeline(
+        pipelineYaml({
+          sourceUrl: proxy.url(dbs.sourceUrl),
+          targetUrl: dbs.targetUrl,
+          tables: '  - name: big\n    strategy: full_refresh\n    batch_size: 500',
+          extra: 'retry: { attempts: 4, base_delay: 100ms, max_delay: 500ms }',
+        }),
+      )
+      const run = runCli(['sync', '-p', file, '--json', '--log-format', 'json'])
+      const started = Date.now()
+      while (proxy.stats.bytesDown < 200_000 && Date.now() - started < 20_000) {
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      expect(proxy.cutAll()).toBeGreaterThan(0)
+      proxy.throttle(0)
+      const res = await run
+      expect(res.exitCode, res.stderr).toBe(0)
+      expect(res.stderr).toMatch(/"table_retry"/)
+      const big = await expectSameRows(dbs.source, dbs.target, 'big', ['id'])
+      expect(big.target).toHaveLength(20_000)
+      expect(big.target).toEqual(big.source)
+    } finally {
+      await proxy.close()
+    }
+  })
 })
