@@ -1,5 +1,5 @@
 import type { PoolConnection } from 'mysql2/promise'
-import { approxBytes, type RawRow } from './read.js'
+import { approxBytes, coreConnection, onConnectionLost, type RawRow } from './read.js'
 
 /**
  * Keep the next batch's read in flight while the caller writes the current one: reading batch N+1
@@ -34,21 +34,9 @@ export async function* streamBatches(
   idleTimeoutMs: number,
   batchBytes = 32 * 1024 * 1024,
 ): AsyncGenerator<RawRow[]> {
-  // The promise wrapper has no stream(); the underlying connection does.
-  const core = (
-    conn as unknown as {
-      connection: {
-        query(o: object): { stream(o?: object): AsyncIterable<RawRow> }
-        on(event: 'error', listener: (err: Error) => void): void
-        removeListener(event: 'error', listener: (err: Error) => void): void
-      }
-    }
-  ).connection
+  const core = coreConnection(conn)
   const stream = core.query({ sql: text, typeCast: false, rowsAsArray: true }).stream({ highWaterMark: 1000 })
-  // A lost connection is reported to the connection, not to a query without a callback (mysql2's
-  // _notifyError): pass it on, or the scan would wait for the idle bound below.
-  const lost = (err: Error) => (stream as unknown as { destroy(e: Error): void }).destroy(err)
-  core.on('error', lost)
+  const stopListening = onConnectionLost(core, (err) => stream.destroy(err))
   let batch: RawRow[] = []
   let bytes = 0
   // mysql2's query timeout bounds the whole statement, which a long scan may rightly exceed; what must
@@ -64,7 +52,7 @@ export async function* streamBatches(
         code: 'ETIMEDOUT',
       },
     )
-    ;(stream as unknown as { destroy(e: Error): void }).destroy(err)
+    stream.destroy(err)
     conn.destroy()
   }
   try {
@@ -81,7 +69,7 @@ export async function* streamBatches(
     }
   } finally {
     clearTimeout(timer)
-    core.removeListener('error', lost)
+    stopListening()
   }
   if (batch.length > 0) yield batch
 }

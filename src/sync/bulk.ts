@@ -3,7 +3,7 @@ import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import type { StateUpdate } from '../state/sync-state.js'
 import { isLocalInfileRefused, loadDataStatement, loadRows, RowEncoder, recycleChunks } from './load-data.js'
-import type { RawRow } from './read.js'
+import { type CoreConnection, coreConnection, onConnectionLost, type RawRow } from './read.js'
 import { inBatchTransaction, type WriteTarget } from './write.js'
 
 /*
@@ -54,8 +54,7 @@ export async function* encodedBatches(
   w: WriteTarget,
   opts: StreamOptions,
 ): AsyncGenerator<EncodedBatch> {
-  // The promise wrapper's connection: mysql2's own, whose commands are event emitters.
-  const core = (conn as unknown as { connection: CoreConnection }).connection
+  const core = coreConnection(conn)
   const command = core.query({ sql: text, typeCast: false, rowsAsArray: true })
   const profile = opts.profile
   let encoder = new RowEncoder(w, opts.ordinalBase)
@@ -115,9 +114,7 @@ export async function* encodedBatches(
     notify()
   }
   command.on('error', fail)
-  // A lost connection is reported to the connection, not to a command without a callback (mysql2's
-  // _notifyError): without this, a cut mid-result would wait for the idle timeout.
-  core.on('error', fail)
+  const stopListening = onConnectionLost(core, fail)
   try {
     for (;;) {
       const next = ready.shift()
@@ -138,7 +135,7 @@ export async function* encodedBatches(
   } finally {
     clearTimeout(timer)
     command.removeListener('result', onResult)
-    core.removeListener('error', fail)
+    stopListening()
     if (!ended) {
       // Stopped early (an error, a shutdown, a stall): the connection is mid-result and cannot be reused.
       conn.destroy()
@@ -159,18 +156,8 @@ function finishBatch(encoder: RowEncoder): EncodedBatch {
 
 const EMPTY = Buffer.alloc(0)
 
-/** The parts of mysql2's connection and Query command used here. */
-interface CoreConnection {
-  query(options: object): QueryCommand
-  pause(): void
-  resume(): void
-  on(event: 'error', listener: (err: Error) => void): void
-  removeListener(event: 'error', listener: (err: Error) => void): void
-}
-interface QueryCommand {
-  on(event: string, listener: (...args: never[]) => void): void
-  removeListener(event: string, listener: (...args: never[]) => void): void
-}
+/** The part of mysql2's Query command the hook needs. */
+type QueryCommand = ReturnType<CoreConnection['query']>
 
 /** What the stream carries for a row the hook has already encoded. */
 const ROW_ENCODED = Object.freeze({ encoded: true })

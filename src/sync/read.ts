@@ -133,3 +133,30 @@ export function columnTerms(codecs: ColumnCodec[]): OrderTerm[] {
     literal: (v: Buffer) => c.literal(v),
   }))
 }
+
+/** mysql2's own connection under the promise wrapper: streaming reads need its event-emitting commands. */
+export interface CoreConnection {
+  query(options: object): {
+    on(event: string, listener: (...args: never[]) => void): void
+    removeListener(event: string, listener: (...args: never[]) => void): void
+    stream(options?: object): AsyncIterable<RawRow> & { destroy(err?: Error): void }
+  }
+  pause(): void
+  resume(): void
+  on(event: 'error', listener: (err: Error) => void): void
+  removeListener(event: 'error', listener: (err: Error) => void): void
+}
+
+export function coreConnection(conn: PoolConnection): CoreConnection {
+  return (conn as unknown as { connection: CoreConnection }).connection
+}
+
+/**
+ * Hear of the connection's loss while a streaming query runs. mysql2 reports a lost connection to the
+ * connection itself, not to a query started without a callback (its _notifyError), so a read cut
+ * mid-result would otherwise wait for its idle bound. Returns the function that stops listening.
+ */
+export function onConnectionLost(core: CoreConnection, lost: (err: Error) => void): () => void {
+  core.on('error', lost)
+  return () => core.removeListener('error', lost)
+}
