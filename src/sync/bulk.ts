@@ -2,6 +2,7 @@ import type { PoolConnection } from 'mysql2/promise'
 import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import type { StateUpdate } from '../state/sync-state.js'
+import type { TableJob } from './job.js'
 import { isLocalInfileRefused, loadDataStatement, loadRows, RowEncoder, recycleChunks } from './load-data.js'
 import { type CoreConnection, coreConnection, onConnectionLost, type RawRow } from './read.js'
 import { inBatchTransaction, type WriteTarget } from './write.js'
@@ -155,6 +156,44 @@ function finishBatch(encoder: RowEncoder): EncodedBatch {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/**
+ * Copy the rows of `text` (read on `conn`) into `w` through LOAD DATA: the streaming read, the ordered
+ * loader, and on failure waiting for every batch still loading, so no commit runs on behind a retry.
+ * `stateFor` gives each batch the state committed with it (null: none, as for a staging table). Stops
+ * after the current batch when the run is asked to; returns whether it was.
+ */
+export async function bulkCopy(
+  job: Pick<TableJob, 'config' | 'queryTimeoutMs' | 'signal'>,
+  w: WriteTarget,
+  conn: PoolConnection,
+  text: string,
+  opts: {
+    parallel: number
+    committed: (rows: number) => void
+    stateFor: (batch: EncodedBatch) => StateUpdate | null
+  },
+): Promise<{ stopped: boolean }> {
+  const loader = new OrderedLoader(w, opts.parallel, opts.committed)
+  try {
+    const batches = encodedBatches(conn, text, w, {
+      batchRows: job.config.batchSize,
+      batchBytes: BULK_BATCH_BYTES,
+      ordinalBase: 0,
+      idleTimeoutMs: job.queryTimeoutMs,
+      ...(w.profile ? { profile: w.profile } : {}),
+    })
+    for await (const batch of batches) {
+      await loader.push(batch, opts.stateFor(batch))
+      if (job.signal.aborted) break
+    }
+    await loader.flush()
+  } catch (err) {
+    await loader.flush().catch(() => undefined)
+    throw err
+  }
+  return { stopped: job.signal.aborted }
+}
 
 /** The part of mysql2's Query command the hook needs. */
 type QueryCommand = ReturnType<CoreConnection['query']>

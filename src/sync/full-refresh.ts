@@ -8,7 +8,7 @@ import { keptColumn } from '../schema/diff.js'
 import type { TableDef } from '../schema/table-def.js'
 import { stateQuery } from '../state/sync-state.js'
 import { prefetch, streamBatches } from './batches.js'
-import { BULK_BATCH_BYTES, encodedBatches, loadDataAccepted, OrderedLoader } from './bulk.js'
+import { bulkCopy, loadDataAccepted } from './bulk.js'
 import { nullColumns } from './incremental.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
@@ -85,7 +85,7 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   // cannot share its transaction; if we die between the two, the next run refreshes again (or, for an
   // incremental table, re-reads from the older position, which upserts harmlessly).
   // The staging table is named after the table: another run writing it would have been swapped in too.
-  await job.lock.held()
+  await job.lock.held(true)
   for (const statement of ddl.swap) await sql.raw(statement).execute(target.kysely)
   await stateQuery(target.kysely, {
     pipeline: job.pipeline,
@@ -110,25 +110,12 @@ async function bulkRefresh(
   text: string,
   counted: (rows: number) => void,
 ): Promise<void> {
-  const loader = new OrderedLoader(w, 2, counted)
-  try {
-    const batches = encodedBatches(snap.conn, text, w, {
-      batchRows: job.config.batchSize,
-      batchBytes: BULK_BATCH_BYTES,
-      ordinalBase: 0,
-      idleTimeoutMs: job.queryTimeoutMs,
-      profile: w.profile,
-    })
-    for await (const batch of batches) {
-      if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
-      await loader.push(batch, null)
-    }
-    await loader.flush()
-  } catch (err) {
-    // Nothing may still be writing into the staging table when a retry drops and recreates it.
-    await loader.flush().catch(() => undefined)
-    throw err
-  }
+  const { stopped } = await bulkCopy(job, w, snap.conn, text, {
+    parallel: 2,
+    committed: counted,
+    stateFor: () => null,
+  })
+  if (stopped) throw new Error('interrupted before the swap: the old table is untouched')
 }
 
 /** The same with multi-row INSERTs, for a target that refuses LOAD DATA LOCAL. */

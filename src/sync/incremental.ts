@@ -7,7 +7,7 @@ import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
 import type { Phase, StateUpdate } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
-import { BULK_BATCH_BYTES, encodedBatches, loadDataAccepted, OrderedLoader } from './bulk.js'
+import { bulkCopy, loadDataAccepted } from './bulk.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import { columnTerms, type KeysetQuery, keysetAfter, type RawRow, readKeyset } from './read.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
@@ -104,7 +104,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       lastKey = resuming ? job.state!.lastKey : null
       if (await loadDataAccepted(w)) {
         // A table created by this run holds no rows yet: its batches can load two at a time.
-        lastKey = await bulkFirstLoad(job, shape, w, snap, result, {
+        await bulkFirstLoad(job, shape, w, snap, result, {
           lastCursor,
           lastKey,
           parallel: job.targetDef === undefined && !resuming ? 2 : 1,
@@ -183,7 +183,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
 
 /**
  * The first load's copy in primary-key order, streamed through LOAD DATA (bulk.ts), each batch committed
- * with the key position it reaches. Returns the last key loaded.
+ * with the key position it reaches.
  */
 async function bulkFirstLoad(
   job: TableJob,
@@ -192,42 +192,25 @@ async function bulkFirstLoad(
   snap: Snapshot,
   result: TableResult,
   from: { lastCursor: string | null; lastKey: Buffer[] | null; parallel: number },
-): Promise<Buffer[] | null> {
+): Promise<void> {
   const keyTerms = columnTerms(shape.keyCodecs)
   const where = from.lastKey ? ` WHERE ${keysetAfter(keyTerms, from.lastKey)}` : ''
   const text =
     `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${quoteId(job.sourceDef.name)}${where} ` +
     `ORDER BY ${keyTerms.map((t) => t.expr).join(', ')}`
-  const loader = new OrderedLoader(w, from.parallel, (rows) => {
-    result.rowsRead += rows
-    result.inserted += rows
-    job.progress(rows)
+  await bulkCopy(job, w, snap.conn, text, {
+    parallel: from.parallel,
+    committed: (rows) => {
+      result.rowsRead += rows
+      result.inserted += rows
+      job.progress(rows)
+    },
+    stateFor: (batch) => ({
+      ...stateOf(job, from.lastCursor, batch.lastKey),
+      phase: 'initial',
+      rowsDelta: batch.rows,
+    }),
   })
-  let lastKey = from.lastKey
-  try {
-    const batches = encodedBatches(snap.conn, text, w, {
-      batchRows: job.config.batchSize,
-      batchBytes: BULK_BATCH_BYTES,
-      ordinalBase: 0,
-      idleTimeoutMs: job.queryTimeoutMs,
-      profile: result.profile,
-    })
-    for await (const batch of batches) {
-      lastKey = batch.lastKey
-      await loader.push(batch, {
-        ...stateOf(job, from.lastCursor, lastKey),
-        phase: 'initial',
-        rowsDelta: batch.rows,
-      })
-      if (job.signal.aborted) break
-    }
-    await loader.flush()
-  } catch (err) {
-    // No commit may run on behind a retry that re-reads the position.
-    await loader.flush().catch(() => undefined)
-    throw err
-  }
-  return lastKey
 }
 
 function stateOf(

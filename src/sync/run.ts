@@ -197,8 +197,9 @@ async function syncTableWithRetry(
         result.status = 'interrupted'
         break
       }
-      // Only the run holding the lock writes (a cut connection frees it for another run).
-      await lock.held()
+      // Only the run holding the lock writes (a cut connection frees it for another run). A retry follows a
+      // failure, perhaps a cut of that very connection: it asks the server again.
+      await lock.held(attempt > 1)
       // A retry reads both again: it resumes from what was committed, not from what we believed.
       const [targetDefs, states] =
         attempt === 1
