@@ -26,7 +26,7 @@ async function rowsSynced(conn: mysql.Connection, table = 'big'): Promise<number
 
 /** Polls `cond` every `everyMs` until it holds or `stop()` does; false when it gave up. */
 async function waitFor(cond: () => Promise<boolean>, stop: () => boolean, everyMs = 20) {
-  const deadline = Date.now() + 45_000
+  const deadline = Date.now() + 150_000
   while (Date.now() < deadline && !stop()) {
     if (await cond().catch(() => false)) return true
     await sleep(everyMs)
@@ -43,7 +43,7 @@ function retries(res: CliResult): Array<{ attempt: number; delay_ms: number; cod
 }
 
 /** Starts `dbsync sync` and reports when it ends, so a test can inject faults while it runs. */
-function startSync(file: string, timeoutMs = 55_000) {
+function startSync(file: string, timeoutMs = 170_000) {
   let done = false
   const started = Date.now()
   const result = runCli(['sync', '-p', file, '--json', '--log-format', 'json'], { timeoutMs }).finally(() => {
@@ -208,7 +208,7 @@ describe('network faults between dbsync and the servers', () => {
       "UPDATE big SET payload = CONCAT('changed-', id), updated_at = updated_at + INTERVAL 1 DAY WHERE id <= 60000",
     )
     const base = await rowsSynced(dbs.target)
-    const run = startSync(file, 110_000)
+    const run = startSync(file, 280_000)
     const cuts: number[] = []
     for (const [at, cut] of [
       [15_000, () => other!.cutAll()],
@@ -234,7 +234,7 @@ describe('network faults between dbsync and the servers', () => {
         `${summary.tables[0].rowsRead} rows read, ${summary.tables[0].updated} updated`,
     )
     // Under a loaded CI machine a first load, a merge and two rounds of retries can take over a minute.
-  }, 150_000)
+  }, 300_000)
 })
 
 describe('network stall', () => {
@@ -265,7 +265,7 @@ describe('network stall', () => {
       }),
     )
     const p = proxy
-    const run = startSync(file, 45_000)
+    const run = startSync(file, 150_000)
     expect(await waitFor(async () => (await rowsSynced(dbs.target)) >= 2_000, run.done)).toBe(true)
     p.stall()
     const res = await run.result

@@ -42,7 +42,7 @@ beforeAll(async () => {
     `CREATE USER ${TARGET_USER}@'%' IDENTIFIED BY '${PASSWORD}' REQUIRE SUBJECT '${certs.clientSubject}'`,
   )
   await root.query(`GRANT ALL ON ${quoteIdent(dbs.targetDb)}.* TO ${TARGET_USER}@'%'`)
-}, 120_000)
+}, 240_000)
 
 afterAll(async () => {
   for (const p of proxies) await p.close()

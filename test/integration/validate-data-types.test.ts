@@ -74,7 +74,7 @@ describe('validate --data sees a one-byte difference in every type', () => {
     expect(sync.exitCode, sync.stderr).toBe(0)
     const clean = await runCli(['validate', '-p', file, '--data'])
     expect(clean.exitCode, clean.stdout + clean.stderr).toBe(0)
-  }, 120_000)
+  }, 240_000)
 
   afterAll(async () => {
     await dbs?.drop()

@@ -66,7 +66,7 @@ describe('validate --data compares contents by chunked checksums', () => {
     )
     const sync = await runCli(['sync', '-p', file, '--json'])
     expect(sync.exitCode, sync.stderr).toBe(0)
-  }, 120_000)
+  }, 240_000)
 
   afterAll(async () => {
     await dbs?.drop()
