@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     // CI machines have 2 cores, and the servers need some of them.
     maxWorkers: 2,
+    // Stopping two servers gracefully takes a few seconds; the default 10 s is tight on a busy machine.
+    teardownTimeout: 60_000,
     projects: [
       {
         test: {
@@ -26,8 +28,6 @@ export default defineConfig({
           // duration.
           testTimeout: 180_000,
           hookTimeout: 240_000,
-          // Stopping two servers gracefully takes a few seconds; the default 10 s is tight on a busy machine.
-          teardownTimeout: 60_000,
         },
       },
     ],
