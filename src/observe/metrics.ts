@@ -1,4 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { cursorEpochMs, tableLagSeconds } from './lag.js'
+
+export { cursorEpochMs }
 
 /**
  * Prometheus metrics of a scheduled dbsync process. Names are part of what users alert on
@@ -97,9 +100,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['table'],
     registers: [registry],
   })
-  // Newest synced cursor per table, as epoch ms; the gauge turns it into an age at scrape time, so the lag
+  // Newest synced temporal cursor per table; the gauge turns it into an age at scrape time (observe/lag.ts), so the lag
   // keeps growing between runs (and while runs fail) instead of freezing at the last run's value.
-  const newestCursor = new Map<string, number>()
+  const newestCursor = new Map<string, string>()
   new Gauge({
     name: 'dbsync_replication_lag_seconds',
     help: 'Now minus the newest cursor value synced, for tables with a date/time cursor (read as UTC)',
@@ -107,7 +110,11 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     registers: [registry],
     collect() {
       this.reset()
-      for (const [table, ms] of newestCursor) this.set({ table }, Math.max(0, (now() - ms) / 1000))
+      const at = now()
+      for (const [table, cursor] of newestCursor) {
+        const lag = tableLagSeconds(cursor, at)
+        if (lag !== null) this.set({ table }, lag)
+      }
     },
   })
   let poolSource: () => PoolSample[] = () => []
@@ -167,8 +174,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       rows.inc({ table: r.table, operation: 'unchanged' }, r.unchanged)
       rows.inc({ table: r.table, operation: 'deleted' }, r.deleted)
       if (r.status === 'ok') lastSuccess.set({ table: r.table }, Math.floor(at / 1000))
-      const ms = r.lastCursor ? cursorEpochMs(r.lastCursor) : undefined
-      if (ms !== undefined) newestCursor.set(r.table, ms)
+      if (r.lastCursor && cursorEpochMs(r.lastCursor) !== undefined) newestCursor.set(r.table, r.lastCursor)
     },
     tickSkipped(reason) {
       skipped.inc({ reason })
@@ -180,20 +186,4 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       poolSource = source
     },
   }
-}
-
-const TEMPORAL_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?)?$/
-
-/**
- * Epoch ms of a cursor value written as MySQL prints DATE/DATETIME/TIMESTAMP, or undefined for other
- * cursors (integers, text) and for zero or invalid dates. The value is read as UTC: TIMESTAMP cursors are
- * (the session time zone is UTC); a DATETIME cursor filled in another zone is off by that zone's offset.
- */
-export function cursorEpochMs(value: string): number | undefined {
-  const m = TEMPORAL_RE.exec(value)
-  if (!m) return undefined
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => Number(x ?? 0)) as number[]
-  if (!y || !mo || !d || mo > 12 || d > 31) return undefined
-  const frac = m[7] ? Number(m[7]) * 1000 : 0
-  return Date.UTC(y, mo - 1, d, h, mi, s) + Math.floor(frac)
 }

@@ -3,6 +3,7 @@ import type { CliContext } from '../program.js'
 import { registerDiffSchema } from './diff-schema.js'
 import { registerInit } from './init.js'
 import { registerPlan } from './plan.js'
+import { registerStatus } from './status.js'
 import { registerSync } from './sync.js'
 import { registerValidate } from './validate.js'
 
@@ -13,4 +14,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerSync(program, ctx)
   registerDiffSchema(program, ctx)
   registerValidate(program, ctx)
+  registerStatus(program, ctx)
 }
