@@ -1,205 +1,129 @@
 /**
- * `npm run bench`: dbsync side by side with `mariadb-dump | mariadb` on the same throwaway servers, in
- * the same run. Options: --rows N (default 1,000,000), --size large (5,000,000), --runs K (median of K,
- * default 3), --small-tables N (default 1000), --json.
+ * `npm run bench`: dbsync side by side with `mariadb-dump | mariadb` on the same throwaway servers, in the
+ * same run, for every table shape of shapes.ts, plus the INSERT path (a target with local_infile=OFF) and
+ * a large incremental merge. Every copy is checked bit-exact with `dbsync validate --data`.
+ * Options: --shape a,b (default all: orders,narrow,lineitem,many,blobs,insert-path,merge), --size large,
+ * --rows N (the orders table), --scale F (every size times F, for a quick try), --runs K (median of K,
+ * default 3), --json.
  */
-import { writeFile } from 'node:fs/promises'
 import os from 'node:os'
-import { join } from 'node:path'
 import mysql from 'mysql2/promise'
-import { cliPath } from '../support/cli.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
-import { generateOrders, generateSmallTables } from './generate.js'
-import { type Measurement, measure, median } from './measure.js'
+import { Runner } from './runner.js'
+import { SHAPES, type Shape } from './shapes.js'
 
-interface Row {
+export interface Row {
+  shape: string
   operation: string
   rows: number
   seconds: number
+  referenceSeconds: number | null
+  ratio: number | null
   rowsPerSecond: number
   peakRssMb: number | null
-  ratioToReference: number | null
 }
 
 const args = process.argv.slice(2)
-const flag = (name: string) => args.includes(name)
-const option = (name: string, fallback: number) => {
+const option = (name: string): string | undefined => {
   const i = args.indexOf(name)
-  return i >= 0 ? Number(args[i + 1]) : fallback
+  return i >= 0 ? args[i + 1] : undefined
 }
-const large = args.includes('large')
-const ROWS = option('--rows', large ? 5_000_000 : 1_000_000)
-const RUNS = option('--runs', 3)
-const SMALL = option('--small-tables', 1000)
-const JSON_OUT = flag('--json')
+const LARGE = option('--size') === 'large' || args.includes('large')
+const RUNS = Number(option('--runs') ?? 3)
+const SCALE = Number(option('--scale') ?? 1)
+const ORDERS_ROWS = option('--rows') === undefined ? undefined : Number(option('--rows'))
+const ALL = [...SHAPES.map((s) => s.name), 'insert-path', 'merge']
+const WANTED = (option('--shape') ?? ALL.join(',')).split(',').map((s) => s.trim())
 const say = (s: string) => process.stderr.write(`${s}\n`)
 
-// Same settings for both servers and both tools: a buffer pool that holds the table, and the commit
+// Same settings for both servers and both tools: a buffer pool that holds the tables, and the commit
 // durability of a bulk-loading replica (fsync once a second), as is usual for such copies.
 const SERVER_ARGS = [
   '--innodb-buffer-pool-size=2G',
   '--innodb-log-file-size=1G',
   '--innodb-flush-log-at-trx-commit=2',
+  '--max-allowed-packet=256M',
 ]
 
 async function main(): Promise<void> {
-  say(`bench: ${ROWS.toLocaleString('en')} rows, ${SMALL} small tables, median of ${RUNS}`)
+  const unknown = WANTED.filter((w) => !ALL.includes(w))
+  if (unknown.length > 0) throw new Error(`unknown --shape ${unknown.join(', ')}; shapes: ${ALL.join(', ')}`)
+  say(`bench: shapes ${WANTED.join(', ')}${LARGE ? ' (large)' : ''}, median of ${RUNS}`)
   const servers = await Promise.all([
     startServer({ name: 'bench-source', extraArgs: SERVER_ARGS }),
     startServer({ name: 'bench-target', extraArgs: SERVER_ARGS }),
   ])
   const [source, target] = servers as [ThrowawayServer, ThrowawayServer]
+  const open = (s: ThrowawayServer) =>
+    mysql.createConnection({ host: s.host, port: s.port, user: 'root', multipleStatements: true })
+  const [src, tgt] = await Promise.all([open(source), open(target)])
+  const results: Row[] = []
   try {
-    const src = await mysql.createConnection({
-      host: source.host,
-      port: source.port,
-      user: 'root',
-      multipleStatements: true,
-    })
-    const tgt = await mysql.createConnection({
-      host: target.host,
-      port: target.port,
-      user: 'root',
-      multipleStatements: true,
-    })
-    await src.query('CREATE DATABASE bench')
-    await src.changeUser({ database: 'bench' })
-    let t = Date.now()
-    await generateOrders(src, ROWS)
-    say(`generated orders in ${((Date.now() - t) / 1000).toFixed(1)} s`)
-    t = Date.now()
-    await generateSmallTables(src, SMALL)
-    say(`generated ${SMALL} small tables in ${((Date.now() - t) / 1000).toFixed(1)} s`)
-
-    const dir = target.dataDir
-    const sourceUrl = `mysql://root@${source.host}:${source.port}/bench`
-    const targetUrl = `mysql://root@${target.host}:${target.port}/bench_copy`
-    const pipeline = async (name: string, tables: string) => {
-      const file = join(dir, '..', `${name}.yaml`)
-      await writeFile(
-        file,
-        `version: 1\nname: ${name}\nsource:\n  url: "${sourceUrl}"\ntarget:\n  url: "${targetUrl}"\nconcurrency: 4\ntables:\n${tables}\n`,
-      )
-      return file
+    const runner = new Runner(source, target, src, tgt, RUNS, results, say)
+    const shapes = SHAPES.filter((s) => WANTED.includes(s.name))
+    // insert-path and merge reuse the orders data.
+    if (
+      !shapes.some((s) => s.name === 'orders') &&
+      (WANTED.includes('insert-path') || WANTED.includes('merge'))
+    ) {
+      shapes.unshift(SHAPES.find((s) => s.name === 'orders')!)
     }
-    const incremental = await pipeline('bench_inc', '  - name: orders\n    cursor: updated_at')
-    const refresh = await pipeline('bench_full', '  - name: orders\n    strategy: full_refresh')
-    const all = await pipeline(
-      'bench_all',
-      '  - name: digits\n    strategy: full_refresh\n  - name: "*"\n    cursor: updated_at',
-    )
-    const dbsync = (...a: string[]) => measure(process.execPath, [cliPath, ...a, '--log-level', 'warn'])
-    const results: Row[] = []
-    const record = (operation: string, rows: number, runs: Measurement[], reference?: number) => {
-      for (const r of runs) {
-        if (r.exitCode !== 0) throw new Error(`${operation} failed (exit ${r.exitCode}):\n${r.stderr}`)
-      }
-      const seconds = median(runs.map((r) => r.seconds))
-      const rss = median(runs.map((r) => r.peakRssBytes))
-      const row = {
-        operation,
-        rows,
-        seconds: round(seconds, 2),
-        rowsPerSecond: Math.round(rows / seconds),
-        peakRssMb: rss > 0 ? round(rss / 1024 / 1024, 0) : null,
-        ratioToReference: reference ? round(seconds / reference, 2) : null,
-      }
-      results.push(row)
-      say(`${operation}: ${row.seconds} s, ${row.rowsPerSecond} rows/s, peak RSS ${row.peakRssMb ?? '-'} MB`)
-      return seconds
-    }
-    const resetTarget = async () => {
-      await tgt.query('DROP DATABASE IF EXISTS bench_copy; CREATE DATABASE bench_copy')
-    }
-
-    // The reference: what users would otherwise run, on the same servers.
-    const ref: Measurement[] = []
-    for (let i = 0; i < RUNS; i++) {
-      await tgt.query('DROP DATABASE IF EXISTS bench_ref; CREATE DATABASE bench_ref')
-      ref.push(
-        await measure(
-          `mariadb-dump -h${source.host} -P${source.port} -uroot --single-transaction bench orders | mariadb -h${target.host} -P${target.port} -uroot bench_ref`,
-          [],
-          { shell: true },
-        ),
-      )
-    }
-    for (const r of ref) r.peakRssBytes = 0
-    const reference = record('mariadb-dump | mariadb (reference)', ROWS, ref)
-    await tgt.query('DROP DATABASE IF EXISTS bench_ref')
-
-    const initial: Measurement[] = []
-    for (let i = 0; i < RUNS; i++) {
-      await resetTarget()
-      initial.push(await dbsync('sync', '-p', incremental))
-    }
-    record('dbsync first load (incremental)', ROWS, initial, reference)
-
-    const full: Measurement[] = []
-    for (let i = 0; i < RUNS; i++) full.push(await dbsync('sync', '-p', refresh))
-    record('dbsync full_refresh', ROWS, full, reference)
-
-    // Back to an incremental state, then 1% updated and 1% inserted before each measured run.
-    await resetTarget()
-    await dbsync('sync', '-p', incremental)
-    const changes: Measurement[] = []
-    const changed = Math.round(ROWS / 100)
-    for (let i = 0; i < RUNS; i++) {
-      await src.query(`UPDATE orders SET amount = amount + 1, updated_at = NOW(6) WHERE id % 100 = ${i}`)
-      await src.query(
-        `INSERT INTO orders (id, customer_id, status, amount, currency, note, meta, created_at, flags, token)
-         SELECT id + ${ROWS * (i + 1)}, customer_id, status, amount, currency, note, meta, created_at, flags, token
-           FROM orders WHERE id % 100 = 50 AND id <= ${ROWS}`,
-      )
-      changes.push(await dbsync('sync', '-p', incremental))
-    }
-    record('dbsync incremental, 1% updated + 1% inserted', changed * 2, changes)
-
-    await dbsync('sync', '-p', all)
-    const noop: Measurement[] = []
-    for (let i = 0; i < RUNS; i++) noop.push(await dbsync('sync', '-p', all))
-    record(`dbsync no-op sync of ${SMALL + 2} tables`, SMALL + 2, noop)
-
-    const validate: Measurement[] = []
-    for (let i = 0; i < RUNS; i++)
-      validate.push(await dbsync('validate', '-p', incremental, '--data', '--tables', 'orders'))
-    record('dbsync validate --data', ROWS, validate, reference)
-
-    await Promise.all([src.end(), tgt.end()])
-    if (JSON_OUT) {
-      process.stdout.write(
-        `${JSON.stringify({ rows: ROWS, runs: RUNS, machine: machine(), results }, null, 2)}\n`,
-      )
-    } else {
-      process.stdout.write(`\n${renderTable(results)}\n\nmachine: ${machine()}\n`)
-    }
+    for (const shape of shapes) await benchShape(runner, shape)
+    if (WANTED.includes('insert-path'))
+      await runner.insertPath(rowsOf(SHAPES.find((s) => s.name === 'orders')!))
+    if (WANTED.includes('merge'))
+      await runner.merge(Math.round((LARGE ? 5_000_000 : 1_000_000) * SCALE), Math.round(100_000 * SCALE))
   } finally {
+    await Promise.allSettled([src.end(), tgt.end()])
     await Promise.allSettled(servers.map((s) => s.stop()))
+  }
+  if (args.includes('--json')) {
+    process.stdout.write(
+      `${JSON.stringify({ runs: RUNS, large: LARGE, machine: machine(), results }, null, 2)}\n`,
+    )
+  } else {
+    process.stdout.write(`\n${renderTable(results)}\n\nmachine: ${machine()}\n`)
   }
 }
 
-function round(n: number, digits: number): number {
-  const f = 10 ** digits
-  return Math.round(n * f) / f
+function rowsOf(shape: Shape): number {
+  if (shape.name === 'orders' && ORDERS_ROWS !== undefined) return ORDERS_ROWS
+  return Math.max(1, Math.round((LARGE ? shape.rows.large : shape.rows.default) * SCALE))
+}
+
+async function benchShape(runner: Runner, shape: Shape): Promise<void> {
+  const rows = rowsOf(shape)
+  await runner.generate(shape, rows)
+  const counted = shape.countedRows?.(rows) ?? rows
+  const reference = await runner.reference(shape, counted)
+  await runner.firstLoad(shape, counted, reference)
+  await runner.checkEqual(shape, counted, shape.name === 'orders' ? reference : null)
+  if (shape.name === 'orders') {
+    await runner.fullRefreshOrders(rows, reference)
+    await runner.incrementalOrders(rows)
+  }
+  if (shape.name === 'many') await runner.noop(shape, rows)
 }
 
 function machine(): string {
-  return `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end`
 }
 
 function renderTable(rows: Row[]): string {
-  const headers = ['operation', 'rows', 'seconds', 'rows/s', 'peak RSS MB', 'ratio to reference']
+  const headers = ['shape', 'operation', 'rows', 'dbsync s', 'reference s', 'ratio', 'rows/s', 'peak RSS MB']
   const cells = rows.map((r) => [
+    r.shape,
     r.operation,
     r.rows.toLocaleString('en'),
     r.seconds.toFixed(2),
+    r.referenceSeconds === null ? '-' : r.referenceSeconds.toFixed(2),
+    r.ratio === null ? '-' : r.ratio.toFixed(2),
     r.rowsPerSecond.toLocaleString('en'),
     r.peakRssMb === null ? '-' : String(r.peakRssMb),
-    r.ratioToReference === null ? '-' : r.ratioToReference.toFixed(2),
   ])
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
   const line = (c: string[]) =>
-    c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ')
+    c.map((x, i) => (i < 2 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ')
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')
 }
 
