@@ -59,6 +59,8 @@ export class PairRunner {
         signal: req.signal,
         events: req.events,
         fullRefresh: req.fullRefresh,
+        // A table dropped from the source between runs fails alone; the others keep syncing.
+        missingTables: 'fail',
         ...(this.only ? { only: this.only } : {}),
         ...(this.concurrency ? { concurrency: this.concurrency } : {}),
       })

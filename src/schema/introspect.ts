@@ -171,3 +171,11 @@ function toColumn(flavor: Flavor, c: RawColumn): ColumnDef {
     comment: c.COLUMN_COMMENT ?? '',
   }
 }
+
+/** Names of the views in the connection's database: a view named as a table is refused by name. */
+export async function listViews(db: Db): Promise<Set<string>> {
+  const [rows] = await db.pool.query(
+    `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW'`,
+  )
+  return new Set((rows as Array<{ TABLE_NAME: string }>).map((r) => r.TABLE_NAME))
+}

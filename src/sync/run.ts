@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import pLimit from 'p-limit'
-import { resolveTables } from '../config/select.js'
 import type { Pipeline, TableConfig } from '../config/types.js'
-import { connect, type Db } from '../db/connect.js'
+import type { Db } from '../db/connect.js'
+import { connectPair } from '../db/identity.js'
 import { acquireRunLock, type RunLock } from '../db/lock.js'
 import { DbsyncError, errorMessage } from '../errors.js'
 import { redact } from '../observe/redact.js'
@@ -10,6 +10,8 @@ import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
 import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-runs.js'
 import { ensureStateTable, readState, recordTableEnd, type SyncState } from '../state/sync-state.js'
+import { resolveSelected } from '../validate/resolve.js'
+import type { Issue } from '../validate/rules.js'
 import { detectDeletes } from './deletes.js'
 import { syncFullRefresh } from './full-refresh.js'
 import { firstLoadDdl, syncIncremental } from './incremental.js'
@@ -38,6 +40,12 @@ export interface SyncOptions {
   pair?: { source: Db; target: Db }
   /** The run's load id, when the caller needs it before the run starts (log fields); else a new one. */
   loadId?: string
+  /**
+   * A table (or column) the pipeline names and the source lacks: `refuse` the run (ConfigError, exit 2;
+   * the default), or `fail` that table and sync the others (scheduled mode, where a table may disappear
+   * between runs).
+   */
+  missingTables?: 'refuse' | 'fail'
 }
 
 export interface RunResult {
@@ -69,12 +77,14 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
   const signal = opts.signal ?? new AbortController().signal
   const pair = opts.pair ?? (await connectPair(pipeline))
   try {
+    // Before the lock and before anything is written: a name the source lacks is refused (exit 2).
+    const { tables, sourceDefs, missing } = await resolveSelected(pipeline, pair.source, opts.only, {
+      refuse: opts.missingTables !== 'fail',
+    })
     const lock = await acquireRunLock(pair.target, pipeline.name)
     try {
       await ensureStateTable(pair.target)
       await ensureRunsTable(pair.target)
-      const sourceDefs = await introspect(pair.source)
-      const { tables } = resolveTables(pipeline, [...sourceDefs.keys()], opts.only)
       // Read once for all tables: a run over a thousand tables costs a handful of catalog round trips.
       const names = tables.map((t) => t.name)
       const [targetDefs, states] = await Promise.all([
@@ -88,8 +98,10 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
         Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax),
       )
       const limit = pLimit(concurrency)
-      const results = await Promise.all(
-        tables.map((t) =>
+      const gone = missing.filter((m) => !tables.some((t) => t.name === m.table))
+      const results = await Promise.all([
+        ...gone.map((m) => missingTableResult(m, opts.events ?? {})),
+        ...tables.map((t) =>
           limit(() =>
             syncTableWithRetry(
               pipeline,
@@ -105,7 +117,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
             ),
           ),
         ),
-      )
+      ])
       const status = results.some((r) => r.status === 'failed')
         ? 'failed'
         : results.some((r) => r.status === 'interrupted') || signal.aborted
@@ -152,13 +164,28 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
   }
 }
 
-/** Connect both sides at once; close the first if the second fails. */
-export async function connectPair(pipeline: Pipeline): Promise<{ source: Db; target: Db }> {
-  const [s, t] = await Promise.allSettled([connect(pipeline.source), connect(pipeline.target)])
-  if (s.status === 'fulfilled' && t.status === 'fulfilled') return { source: s.value, target: t.value }
-  if (s.status === 'fulfilled') await s.value.close()
-  if (t.status === 'fulfilled') await t.value.close()
-  throw s.status === 'rejected' ? s.reason : (t as PromiseRejectedResult).reason
+// Every command connects through connectPair (db/identity.ts); re-exported for the commands.
+export { connectPair }
+
+/** A table the pipeline names that is gone from the source: failed, so the run and /readyz say so. */
+async function missingTableResult(issue: Issue, events: SyncEvents): Promise<TableResult> {
+  const result: TableResult = {
+    table: issue.table,
+    strategy: 'incremental',
+    status: 'failed',
+    rowsRead: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    seconds: 0,
+    schemaChanges: [],
+    profile: { readWaitMs: 0, encodeMs: 0, writeMs: 0, indexMs: 0 },
+    warnings: [],
+    error: issue.hint ? `${issue.message}; ${issue.hint}` : issue.message,
+  }
+  events.tableEnd?.(result)
+  return result
 }
 
 async function syncTableWithRetry(

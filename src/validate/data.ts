@@ -2,7 +2,8 @@ import pLimit, { type LimitFunction } from 'p-limit'
 import { loadPipeline } from '../config/load.js'
 import { resolveTables } from '../config/select.js'
 import type { Pipeline, TableConfig } from '../config/types.js'
-import { connect, type Db } from '../db/connect.js'
+import type { Db } from '../db/connect.js'
+import { connectPair } from '../db/identity.js'
 import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import { introspect } from '../schema/introspect.js'
@@ -80,12 +81,7 @@ export async function validateData(
  */
 export async function checkData(pipeline: Pipeline, opts: DataCheckOptions = {}): Promise<DataReport> {
   const started = Date.now()
-  const [s, t] = await Promise.allSettled([connect(pipeline.source), connect(pipeline.target)])
-  if (s.status === 'rejected' || t.status === 'rejected') {
-    await Promise.all([s, t].map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)))
-    throw s.status === 'rejected' ? s.reason : (t as PromiseRejectedResult).reason
-  }
-  const pair = { source: s.value, target: t.value }
+  const pair = await connectPair(pipeline)
   try {
     const sourceDefs = await introspect(pair.source)
     const { tables } = resolveTables(pipeline, [...sourceDefs.keys()], opts.only)

@@ -2,6 +2,7 @@ import { closeMatch } from '../config/close-match.js'
 import { matchGlob, type ResolvedTables } from '../config/select.js'
 import type { Pipeline, TableConfig, TableSelector } from '../config/types.js'
 import { column, type TableDef } from '../schema/table-def.js'
+import { missingNames } from './resolve.js'
 
 /** One finding of `validate`, tied to the `tables:` entry (its line) that caused it. */
 export interface Issue {
@@ -50,21 +51,23 @@ export function checkTables(
   pipeline: Pipeline,
   resolved: ResolvedTables,
   sourceDefs: ReadonlyMap<string, TableDef>,
+  views: ReadonlySet<string> = new Set(),
 ): CheckResult {
   const { errors, warnings } = checkSelectors(pipeline)
   const sourceNames = [...sourceDefs.keys()]
+  // The same check sync, plan and diff-schema refuse with (resolve.ts).
+  errors.push(...missingNames(resolved, sourceDefs, views))
 
   for (const s of resolved.unmatched) {
+    if (!s.exclude) continue
+    // Excluding a table that is not there harms nothing, but it is probably a typo.
     const match = closeMatch(s.pattern, sourceNames)
-    const issue: Issue = {
+    warnings.push({
       table: s.pattern,
       line: s.line,
-      message: `table "${s.pattern}" does not exist in the source database`,
+      message: `table "${s.pattern}" does not exist in the source database; the exclude has no effect`,
       ...(match !== undefined ? { hint: `did you mean "${match}"?` } : {}),
-    }
-    // Excluding a table that is not there harms nothing, but it is probably a typo.
-    if (s.exclude) warnings.push({ ...issue, message: `${issue.message}; the exclude has no effect` })
-    else errors.push(issue)
+    })
   }
   for (const s of resolved.shadowed) {
     const owner = pipeline.tables.find((o) => matches(o, s.pattern))
@@ -98,21 +101,8 @@ export function checkTables(
 }
 
 function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings: Issue[]): void {
+  // Missing primary_key and cursor columns are missingNames()'s (resolve.ts).
   const at = { table: table.name, line: table.line }
-  const names = def.columns.map((c) => c.name)
-  const missing = (what: string, name: string): Issue => {
-    const match = closeMatch(name, names)
-    return {
-      ...at,
-      column: name,
-      message: `table "${table.name}": ${what} column "${name}" does not exist`,
-      ...(match !== undefined ? { hint: `did you mean "${match}"?` } : {}),
-    }
-  }
-
-  for (const name of table.primaryKey ?? []) {
-    if (column(def, name) === undefined) errors.push(missing('primary_key', name))
-  }
   if (table.strategy !== 'incremental') return
 
   if (def.primaryKey.length === 0 && table.primaryKey === undefined) {
@@ -126,10 +116,7 @@ function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings
   const cursors = table.cursor.map((name) => column(def, name))
   table.cursor.forEach((name, i) => {
     const c = cursors[i]
-    if (c === undefined) {
-      errors.push(missing('cursor', name))
-      return
-    }
+    if (c === undefined) return
     // Rows are read in (cursor, key) order from the saved position; without an index led by the cursor
     // the server sorts the whole table for every batch.
     const indexed = def.primaryKey[0] === name || def.indexes.some((idx) => idx.columns[0]?.name === name)

@@ -122,16 +122,21 @@ describe('dbsync init', () => {
 
   it('never writes or prints the URLs given with --source and --target', async () => {
     const user = `u_init_${randomBytes(3).toString('hex')}`
+    const loader = `l_init_${randomBytes(3).toString('hex')}`
     const password = 'S3cr3t-p4ss'
     await dbs.source.query(
       `CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; GRANT SELECT ON \`${dbs.sourceDb}\`.* TO '${user}'@'%'`,
+    )
+    // init connects to the --target too (reachable, and not the source database itself).
+    await dbs.target.query(
+      `CREATE USER '${loader}'@'%' IDENTIFIED BY 'T4rget-p4ss'; GRANT SELECT ON \`${dbs.targetDb}\`.* TO '${loader}'@'%'`,
     )
     try {
       const source = new URL(dbs.sourceUrl)
       source.username = user
       source.password = password
       const target = new URL(dbs.targetUrl)
-      target.username = 'loader'
+      target.username = loader
       target.password = 'T4rget-p4ss'
       const file = join(dir, 'flags.yaml')
       const r = await runCli(
@@ -146,12 +151,13 @@ describe('dbsync init', () => {
         'set SOURCE_DATABASE_URL to the --source URL and TARGET_DATABASE_URL to the --target URL',
       )
       const text = await readFile(file, 'utf8')
-      for (const secret of [password, 'T4rget-p4ss', user, 'loader']) {
+      for (const secret of [password, 'T4rget-p4ss', user, loader]) {
         expect(text).not.toContain(secret)
         expect(r.stdout).not.toContain(secret)
       }
     } finally {
       await dbs.source.query(`DROP USER IF EXISTS '${user}'@'%'`)
+      await dbs.target.query(`DROP USER IF EXISTS '${loader}'@'%'`)
     }
   })
 

@@ -93,43 +93,43 @@ describe('dbsync validate', () => {
     const yaml = pipelineYaml('  - name: customers\n  - name: ordrs\n    cursor: updated_at')
     const r = await validate(yaml)
     expect(r.exitCode).toBe(2)
-    expect(r.stdout).toContain(`pipeline.yaml:${lineOf(yaml, 'ordrs')}: table "ordrs" does not exist`)
-    expect(r.stdout).toContain('did you mean "orders"?')
-    expect(r.stdout).toContain('pipeline vt: invalid')
+    expect(r.stderr).toContain(`pipeline.yaml:${lineOf(yaml, 'ordrs')}: table "ordrs" does not exist`)
+    expect(r.stderr).toContain('did you mean "orders"?')
+    expect(r.stderr).toContain('pipeline vt: invalid')
   })
 
   it('rejects a cursor column the table does not have, naming the column', async () => {
     const yaml = pipelineYaml('  - name: orders\n    cursor: updatd_at')
     const r = await validate(yaml)
     expect(r.exitCode).toBe(2)
-    expect(r.stdout).toContain(
+    expect(r.stderr).toContain(
       `pipeline.yaml:${lineOf(yaml, 'name: orders')}: table "orders": cursor column "updatd_at" does not exist`,
     )
-    expect(r.stdout).toMatch(/^error\s+orders/m)
+    expect(r.stderr).toMatch(/^error\s+orders/m)
   })
 
   it('rejects a primary_key column the table does not have', async () => {
     const r = await validate(pipelineYaml('  - name: logs\n    primary_key: [msg_id]'))
     expect(r.exitCode).toBe(2)
-    expect(r.stdout).toContain('table "logs": primary_key column "msg_id" does not exist')
+    expect(r.stderr).toContain('table "logs": primary_key column "msg_id" does not exist')
   })
 
   it('rejects an incremental table without a primary key in the source or the file', async () => {
     const yaml = pipelineYaml('  - name: logs\n    cursor: created_at')
     const r = await validate(yaml)
     expect(r.exitCode).toBe(2)
-    expect(r.stdout).toContain(`pipeline.yaml:${lineOf(yaml, 'name: logs')}: table "logs": incremental sync`)
-    expect(r.stdout).toContain('primary key')
+    expect(r.stderr).toContain(`pipeline.yaml:${lineOf(yaml, 'name: logs')}: table "logs": incremental sync`)
+    expect(r.stderr).toContain('primary key')
   })
 
   it('rejects an incremental entry without a cursor, offline too', async () => {
     const yaml = pipelineYaml('  - name: events\n    strategy: incremental')
     const online = await validate(yaml)
     expect(online.exitCode).toBe(2)
-    expect(online.stdout).toContain('needs a cursor column')
+    expect(online.stderr).toContain('needs a cursor column')
     const offline = await validate(yaml, ['--offline'])
     expect(offline.exitCode).toBe(2)
-    expect(offline.stdout).toContain('needs a cursor column')
+    expect(offline.stderr).toContain('needs a cursor column')
   })
 
   it('accepts an incremental table without a source key when the file names one', async () => {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander'
-import { resolveTables } from '../../config/select.js'
 import type { Strategy, TableConfig } from '../../config/types.js'
 import type { Flavor } from '../../db/flavor.js'
 import { renderAlter } from '../../schema/ddl.js'
@@ -10,6 +9,7 @@ import { refreshDdl } from '../../sync/full-refresh.js'
 import { firstLoadDdl } from '../../sync/incremental.js'
 import { connectPair } from '../../sync/run.js'
 import { fullRefreshHint } from '../../sync/schema-sync.js'
+import { resolveSelected } from '../../validate/resolve.js'
 import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
 import { printResult } from '../render.js'
 
@@ -52,8 +52,7 @@ export function registerDiffSchema(program: Command, ctx: CliContext): void {
       const pair = await connectPair(pipeline)
       let result: DiffSchemaResult
       try {
-        const sourceDefs = await introspect(pair.source)
-        const { tables } = resolveTables(pipeline, [...sourceDefs.keys()], flags.tables)
+        const { tables, sourceDefs } = await resolveSelected(pipeline, pair.source, flags.tables)
         const targetDefs = tables.length
           ? await introspect(
               pair.target,

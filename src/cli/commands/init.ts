@@ -9,6 +9,7 @@ import type { ConnectionOptions, SslOptions } from '../../config/types.js'
 import { type DatabaseUrl, parseDatabaseUrl } from '../../config/url.js'
 import { JSON_SCHEMA_URL } from '../../config/write-json-schema.js'
 import { connect } from '../../db/connect.js'
+import { connectPair } from '../../db/identity.js'
 import { ConfigError } from '../../errors.js'
 import { log } from '../../observe/log.js'
 import {
@@ -95,15 +96,18 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     throw new ConfigError('no source database given', 'pass --source URL or set SOURCE_DATABASE_URL')
   }
   const source = parseDatabaseUrl(sourceUrl, 'source')
-  // Parsed only to catch a typo now (and to keep its password out of every message): it is never stored.
-  if (opts.target !== undefined) parseDatabaseUrl(opts.target, 'target')
+  // Never stored: connected only to check it now (reachable, and not the source database itself).
+  const target = opts.target !== undefined ? parseDatabaseUrl(opts.target, 'target') : undefined
 
-  const db = await connect(await connectionOptions(source))
+  const sourceOptions = await connectionOptions(source)
+  const pair = target
+    ? await connectPair({ source: sourceOptions, target: await connectionOptions(target) })
+    : { source: await connect(sourceOptions), target: undefined }
   let defs: Awaited<ReturnType<typeof introspect>>
   try {
-    defs = await introspect(db)
+    defs = await introspect(pair.source)
   } finally {
-    await db.close()
+    await Promise.all([pair.source.close(), pair.target?.close()])
   }
   if (defs.size === 0) {
     throw new ConfigError(

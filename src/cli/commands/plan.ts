@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
 import pLimit from 'p-limit'
-import { resolveTables } from '../../config/select.js'
 import type { Pipeline, TableConfig } from '../../config/types.js'
 import type { Db } from '../../db/connect.js'
 import { quoteId } from '../../db/quote.js'
@@ -10,6 +9,7 @@ import type { TableDef } from '../../schema/table-def.js'
 import { readState, type SyncState } from '../../state/sync-state.js'
 import { rowShape } from '../../sync/job.js'
 import { connectPair } from '../../sync/run.js'
+import { resolveSelected } from '../../validate/resolve.js'
 import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
 import { printResult, table } from '../render.js'
 
@@ -52,8 +52,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
 export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanResult> {
   const pair = await connectPair(pipeline)
   try {
-    const sourceDefs = await introspect(pair.source)
-    const { tables } = resolveTables(pipeline, [...sourceDefs.keys()], only)
+    const { tables, sourceDefs } = await resolveSelected(pipeline, pair.source, only)
     const [targetDefs, states, lateCommitCap] = await Promise.all([
       tables.length
         ? introspect(

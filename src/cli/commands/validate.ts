@@ -4,7 +4,7 @@ import { resolveTables } from '../../config/select.js'
 import type { Pipeline, Strategy } from '../../config/types.js'
 import { ConfigError } from '../../errors.js'
 import { log } from '../../observe/log.js'
-import { introspect } from '../../schema/introspect.js'
+import { introspect, listViews } from '../../schema/introspect.js'
 import { connectPair } from '../../sync/run.js'
 import { validateData } from '../../validate/data.js'
 import { type CheckResult, checkSelectors, checkTables, type Issue } from '../../validate/rules.js'
@@ -87,9 +87,11 @@ export function registerValidate(program: Command, ctx: CliContext): void {
               ...(flags.maxMismatches ? { maxMismatches: flags.maxMismatches } : {}),
             })
           : undefined
-      printResult(Boolean(flags.json), data ? { ...result, data } : result, () =>
-        data ? `${renderValidate(result)}\n\n${renderDataReport(data)}` : renderValidate(result),
-      )
+      const text = () =>
+        data ? `${renderValidate(result)}\n\n${renderDataReport(data)}` : renderValidate(result)
+      // An invalid file is an error like any other command's: its report goes to stderr.
+      if (!result.valid && !flags.json) process.stderr.write(`${text()}\n`)
+      else printResult(Boolean(flags.json), data ? { ...result, data } : result, text)
       // Errors here are configuration errors: the file names things the source does not have.
       ctx.exitCode = !result.valid ? 2 : data && !data.consistent ? 1 : 0
     })
@@ -122,7 +124,8 @@ export async function validate(opts: ValidateOptions): Promise<ValidateResult> {
     log().debug({ event: 'validate_connected', pipeline: pipeline.name }, 'connected to source and target')
     const sourceDefs = await introspect(pair.source)
     const resolved = resolveTables(pipeline, [...sourceDefs.keys()], opts.only)
-    const checked = checkTables(pipeline, resolved, sourceDefs)
+    const views = resolved.unmatched.length > 0 ? await listViews(pair.source) : undefined
+    const checked = checkTables(pipeline, resolved, sourceDefs, views)
     const tables = resolved.tables.map((t): TableReport => {
       // An issue is this table's when it names the table, or the entry (a glob) that selected it.
       const pattern = pipeline.tables.find((s) => s.line === t.line)?.pattern
