@@ -35,6 +35,26 @@ export interface Flavor {
   hasFunctionalIndexes: boolean
   /** The name of the first-class JSON type; on MariaDB JSON is LONGTEXT with a json_valid() check. */
   hasNativeJson: boolean
+  /**
+   * The catalog query listing the CHECK constraints of the current database as TABLE_NAME,
+   * CONSTRAINT_NAME, CHECK_CLAUSE, ENFORCED ('YES'/'NO'); `{filter}` is replaced by a TABLE_NAME filter.
+   * Null where the server keeps none (MySQL before 8.0.16 parses CHECK and ignores it; MariaDB before 10.2).
+   * MariaDB's CHECK_CONSTRAINTS has TABLE_NAME (names are unique per table there); MySQL's has not (names
+   * are unique per schema), so it is joined with TABLE_CONSTRAINTS, which also says whether it is enforced.
+   */
+  checkConstraintsSql: string | null
+  /**
+   * Whether CHECK constraints are created with their source names. MariaDB scopes the names per table;
+   * MySQL per schema, so a full refresh's staging table could not hold the live table's names beside it:
+   * there they are left for the server to generate (`<table>_chk_N`), and compared by clause only.
+   */
+  namesChecks: boolean
+  /**
+   * The prefix length an index key part may be given in DDL. MariaDB reports SUB_PART = 32 for every part
+   * of a SPATIAL index, and a target given `(col(32))` refuses it (ER_WRONG_SUB_KEY): spatial and fulltext
+   * parts never carry one.
+   */
+  indexSubPart(indexKind: string, subPart: number | null): number | null
 }
 
 const MARIADB_RE = /mariadb/i
@@ -71,8 +91,31 @@ export function detectFlavor(version: string, versionComment = ''): Flavor {
     },
     hasFunctionalIndexes: kind === 'mysql' && atLeast(8, 0, 13),
     hasNativeJson: kind === 'mysql',
+    checkConstraintsSql:
+      kind === 'mariadb'
+        ? atLeast(10, 2, 22)
+          ? MARIADB_CHECKS
+          : null
+        : atLeast(8, 0, 16)
+          ? MYSQL_CHECKS
+          : null,
+    namesChecks: kind === 'mariadb',
+    indexSubPart: (indexKind, subPart) => (/^(SPATIAL|FULLTEXT)$/i.test(indexKind) ? null : subPart),
   }
 }
+
+const MARIADB_CHECKS = `SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, 'YES' AS ENFORCED
+   FROM information_schema.CHECK_CONSTRAINTS
+  WHERE CONSTRAINT_SCHEMA = DATABASE(){filter}
+  ORDER BY TABLE_NAME, CONSTRAINT_NAME`
+
+const MYSQL_CHECKS = `SELECT tc.TABLE_NAME AS TABLE_NAME, cc.CONSTRAINT_NAME AS CONSTRAINT_NAME,
+        cc.CHECK_CLAUSE AS CHECK_CLAUSE, tc.ENFORCED AS ENFORCED
+   FROM information_schema.TABLE_CONSTRAINTS tc
+   JOIN information_schema.CHECK_CONSTRAINTS cc
+     ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
+  WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'{filter}
+  ORDER BY tc.TABLE_NAME, cc.CONSTRAINT_NAME`
 
 const BIT_LITERAL_RE = /^b'[01]*'$/
 const EXPRESSION_RE = /^(current_timestamp|now|localtime|localtimestamp)(\(\d*\))?$/i

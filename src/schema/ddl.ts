@@ -2,7 +2,14 @@ import type { Flavor } from '../db/flavor.js'
 import { quoteId, quoteString } from '../db/quote.js'
 import { assertNever } from '../errors.js'
 import type { SchemaChange } from './diff.js'
-import { type ColumnDef, type IndexDef, LOAD_ID_COLUMN, ROW_ID_COLUMN, type TableDef } from './table-def.js'
+import {
+  type CheckDef,
+  type ColumnDef,
+  type IndexDef,
+  LOAD_ID_COLUMN,
+  ROW_ID_COLUMN,
+  type TableDef,
+} from './table-def.js'
 
 /** Name of the unique index on `_dlt_id`. */
 export const ROW_ID_INDEX = '_dlt_id_unique'
@@ -60,6 +67,13 @@ export function renderIndex(idx: IndexDef): string {
   return `KEY ${quoteId(idx.name)} (${cols})`
 }
 
+/** A CHECK constraint clause for CREATE TABLE / ALTER TABLE ADD (named where the flavor keeps names). */
+export function renderCheck(c: CheckDef, flavor: Flavor): string {
+  const name = flavor.namesChecks ? `CONSTRAINT ${quoteId(c.name)} ` : ''
+  const enforced = c.enforced || flavor.kind !== 'mysql' ? '' : ' NOT ENFORCED'
+  return `${name}CHECK (${c.clause})${enforced}`
+}
+
 /**
  * The target's CREATE TABLE for a source table: same columns and keys, plus the _dlt columns.
  * `deferIndexes` leaves out the secondary indexes and the `_dlt_id` index, for a bulk load that adds them
@@ -76,7 +90,10 @@ export function renderCreateTable(
   lines.push(`${quoteId(ROW_ID_COLUMN)} VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL`)
   if (def.primaryKey.length > 0) lines.push(`PRIMARY KEY (${def.primaryKey.map(quoteId).join(', ')})`)
   if (!opts.deferIndexes) lines.push(...indexClauses(def))
+  lines.push(...def.checks.map((c) => renderCheck(c, flavor)))
   const tableOpts = ['ENGINE=InnoDB']
+  // Carried so a target promoted to primary does not hand out ids the source already used.
+  if (def.autoIncrement) tableOpts.push(`AUTO_INCREMENT=${BigInt(def.autoIncrement)}`)
   if (def.charset) tableOpts.push(`DEFAULT CHARSET=${flavor.charsetName(def.charset)}`)
   if (def.collation) tableOpts.push(`COLLATE=${def.collation}`)
   if (def.comment) tableOpts.push(`COMMENT=${quoteString(def.comment)}`)
@@ -106,7 +123,8 @@ export function renderAddIndexes(
 /**
  * The ALTER TABLE that applies a table's schema changes to the target: one statement, so the table is
  * rebuilt at most once. Columns are added in source order, each AFTER its source predecessor (which exists
- * or is added earlier in the same statement). Only ADD COLUMN and MODIFY COLUMN: nothing is ever dropped.
+ * or is added earlier in the same statement). Only ADD COLUMN and MODIFY COLUMN (plus comments and
+ * CHECK constraints, which follow the source's): no column or row is ever dropped.
  * `incompatible` changes render nothing: the caller refuses them before. Empty when there is nothing to do.
  */
 export function renderAlter(table: string, changes: readonly SchemaChange[], flavor: Flavor): string[] {
@@ -128,7 +146,19 @@ export function renderAlter(table: string, changes: readonly SchemaChange[], fla
       case 'widen_column':
       case 'relax_nullability':
       case 'keep_dropped_column':
+      case 'column_comment':
         modify(change.column)
+        break
+      case 'table_comment':
+        clauses.push(`COMMENT = ${quoteString(change.to)}`)
+        break
+      case 'add_check':
+        clauses.push(`ADD ${renderCheck(change.check, flavor)}`)
+        break
+      case 'drop_check':
+        // First, so a changed clause under the same name can be added back. DROP CONSTRAINT: MariaDB
+        // 10.2.1+, MySQL 8.0.19+.
+        clauses.unshift(`DROP CONSTRAINT ${quoteId(change.check.name)}`)
         break
       case 'incompatible':
         break

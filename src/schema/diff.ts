@@ -1,6 +1,7 @@
 import { assertNever } from '../errors.js'
 import { charsetMaxLen, normalizeCharset, type ParsedType, parseColumnType } from './column-type.js'
-import type { ColumnDef, TableDef } from './table-def.js'
+import { diffDefinition } from './diff-definition.js'
+import type { CheckDef, ColumnDef, TableDef } from './table-def.js'
 
 /** Why a changed type is a lossless widening: every value the target column holds fits the new type. */
 export type WidenReason =
@@ -35,6 +36,12 @@ export type SchemaChange =
   | { kind: 'relax_nullability'; column: ColumnDef }
   /** The source dropped (or renamed) a NOT NULL column: the target keeps it, nullable, and writes NULL. */
   | { kind: 'keep_dropped_column'; column: ColumnDef }
+  /** A column's COMMENT changed: `column` is the target's definition with the source's comment. */
+  | { kind: 'column_comment'; column: ColumnDef; from: string; to: string }
+  | { kind: 'table_comment'; from: string; to: string }
+  /** A CHECK constraint the source has and the target lacks, or the other way round. */
+  | { kind: 'add_check'; check: CheckDef }
+  | { kind: 'drop_check'; check: CheckDef }
   /** Cannot be applied without losing or changing data: the table needs a full refresh. */
   | { kind: 'incompatible'; column: string; sourceType: string; targetType: string; reason: string }
 
@@ -73,6 +80,7 @@ export function diffTable(source: TableDef, target: TableDef): SchemaChange[] {
     if (sourceNames.has(name) || t.nullable || t.generated !== null) continue
     changes.push({ kind: 'keep_dropped_column', column: keptColumn(t) })
   }
+  changes.push(...diffDefinition(source, target))
   return changes
 }
 
@@ -92,6 +100,14 @@ export function describeChange(c: SchemaChange): string {
       return `make ${c.column.name} nullable`
     case 'keep_dropped_column':
       return `keep ${c.column.name} (dropped in the source), now nullable`
+    case 'column_comment':
+      return `comment of ${c.column.name}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`
+    case 'table_comment':
+      return `table comment: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`
+    case 'add_check':
+      return `add check ${c.check.name}: ${c.check.clause}`
+    case 'drop_check':
+      return `drop check ${c.check.name} (not in the source): ${c.check.clause}`
     case 'incompatible':
       return `incompatible ${c.column}: ${c.targetType} -> ${c.sourceType} (${c.reason})`
     default:
@@ -110,6 +126,13 @@ export function changeSummary(c: SchemaChange): Record<string, string | null> {
     case 'relax_nullability':
     case 'keep_dropped_column':
       return { ...base, column: c.column.name, type: c.column.columnType }
+    case 'column_comment':
+      return { ...base, column: c.column.name, from: c.from, to: c.to }
+    case 'table_comment':
+      return { ...base, from: c.from, to: c.to }
+    case 'add_check':
+    case 'drop_check':
+      return { ...base, name: c.check.name, clause: c.check.clause }
     case 'incompatible':
       return {
         ...base,

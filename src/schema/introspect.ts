@@ -8,7 +8,15 @@ interface RawTable {
   TABLE_COLLATION: string | null
   TABLE_COMMENT: string | null
   TABLE_ROWS: string | number | null
+  AUTO_INCREMENT?: string | number | null
   CHARSET: string | null
+}
+
+interface RawCheck {
+  TABLE_NAME: string
+  CONSTRAINT_NAME: string
+  CHECK_CLAUSE: string
+  ENFORCED: string
 }
 
 interface RawColumn {
@@ -50,10 +58,11 @@ export async function introspect(db: Db, only?: readonly string[]): Promise<Map<
     const [rows] = await db.pool.query({ sql, values: params })
     return rows as T[]
   }
+  const checksSql = db.flavor.checkConstraintsSql
   // Table charset: the character set of the table's default collation.
-  const [tables, columns, stats] = await Promise.all([
+  const [tables, columns, stats, checks] = await Promise.all([
     q<RawTable>(
-      `SELECT t.TABLE_NAME, t.ENGINE, t.TABLE_COLLATION, t.TABLE_COMMENT, t.TABLE_ROWS,
+      `SELECT t.TABLE_NAME, t.ENGINE, t.TABLE_COLLATION, t.TABLE_COMMENT, t.TABLE_ROWS, t.AUTO_INCREMENT,
               c.CHARACTER_SET_NAME AS CHARSET
          FROM information_schema.TABLES t
          LEFT JOIN information_schema.COLLATIONS c ON c.COLLATION_NAME = t.TABLE_COLLATION
@@ -73,8 +82,16 @@ export async function introspect(db: Db, only?: readonly string[]): Promise<Map<
         WHERE TABLE_SCHEMA = DATABASE()${filter}
         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
     ),
+    checksSql
+      ? q<RawCheck>(
+          checksSql.replace(
+            '{filter}',
+            filter.replaceAll('TABLE_NAME', checksSql.includes('tc.') ? 'tc.TABLE_NAME' : 'TABLE_NAME'),
+          ),
+        )
+      : Promise.resolve([]),
   ])
-  return assemble(db.flavor, tables, columns, stats)
+  return assemble(db.flavor, tables, columns, stats, checks)
 }
 
 /** Pure: build TableDefs from raw catalog rows. Exported for unit tests. */
@@ -83,6 +100,7 @@ export function assemble(
   tables: RawTable[],
   columns: RawColumn[],
   stats: RawStatistic[],
+  checks: RawCheck[] = [],
 ): Map<string, TableDef> {
   const out = new Map<string, TableDef>()
   for (const t of tables) {
@@ -95,6 +113,9 @@ export function assemble(
       charset: t.CHARSET,
       collation: t.TABLE_COLLATION,
       comment: t.TABLE_COMMENT ?? '',
+      checks: [],
+      autoIncrement:
+        t.AUTO_INCREMENT === null || t.AUTO_INCREMENT === undefined ? null : String(t.AUTO_INCREMENT),
       estimatedRows: Number(t.TABLE_ROWS ?? 0),
       skippedIndexes: [],
     })
@@ -127,7 +148,7 @@ export function assemble(
     }
     idx.columns.push({
       name: s.COLUMN_NAME,
-      subPart: s.SUB_PART === null ? null : Number(s.SUB_PART),
+      subPart: flavor.indexSubPart(s.INDEX_TYPE, s.SUB_PART === null ? null : Number(s.SUB_PART)),
       descending: s.COLLATION === 'D',
     })
   }
@@ -140,6 +161,13 @@ export function assemble(
     } else {
       table.indexes.push(def)
     }
+  }
+  for (const c of checks) {
+    out.get(c.TABLE_NAME)?.checks.push({
+      name: c.CONSTRAINT_NAME,
+      clause: c.CHECK_CLAUSE,
+      enforced: c.ENFORCED !== 'NO',
+    })
   }
   for (const t of out.values()) t.indexes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   return out

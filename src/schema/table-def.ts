@@ -34,6 +34,13 @@ export interface IndexDef {
   columns: Array<{ name: string; subPart: number | null; descending: boolean }>
 }
 
+/** A CHECK constraint, its clause as the server reports it. */
+export interface CheckDef {
+  name: string
+  clause: string
+  enforced: boolean
+}
+
 export interface TableDef {
   name: string
   columns: ColumnDef[]
@@ -45,6 +52,10 @@ export interface TableDef {
   charset: string | null
   collation: string | null
   comment: string
+  /** CHECK constraints (MariaDB's automatic json_valid() of a JSON column among them), in name order. */
+  checks: CheckDef[]
+  /** The next AUTO_INCREMENT value (information_schema.TABLES.AUTO_INCREMENT) as text; null when none. */
+  autoIncrement: string | null
   /** information_schema.TABLES.TABLE_ROWS: an estimate, used for planning only. */
   estimatedRows: number
   /** Indexes the source has that cannot be copied (functional key parts): named in warnings. */

@@ -9,8 +9,9 @@ import type { TableDef } from '../schema/table-def.js'
 import { stateQuery } from '../state/sync-state.js'
 import { prefetch, streamBatches } from './batches.js'
 import { bulkCopy, loadDataAccepted } from './bulk.js'
-import { nullColumns } from './incremental.js'
+import { lastKeyAt, nullColumns } from './incremental.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
+import { executeDdl } from './schema-sync.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget } from './write.js'
 
@@ -32,7 +33,30 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   const names = refreshNames(config.name)
   const exists = job.targetDef !== undefined || (await tableExists(target, config.name))
   const ddl = refreshDdl(config.name, job.sourceDef, job.targetDef, exists, target.flavor)
-  for (const statement of ddl.prepare) await sql.raw(statement).execute(target.kysely)
+  for (const statement of ddl.prepare) await executeDdl(target, config.name, statement)
+  const before = { rowsRead: result.rowsRead, inserted: result.inserted }
+  try {
+    await loadAndSwap(job, shape, result, ddl)
+  } catch (err) {
+    // The summary counts what was committed: rows of a staging table that was never swapped in are not.
+    Object.assign(result, before)
+    // A staging table never outlives its run: a failed refresh leaves the old table and nothing else.
+    await sql
+      .raw(`DROP TABLE IF EXISTS ${quoteId(names.stage)}`)
+      .execute(target.kysely)
+      .catch(() => undefined)
+    throw err
+  }
+}
+
+async function loadAndSwap(
+  job: TableJob,
+  shape: RowShape,
+  result: TableResult,
+  ddl: ReturnType<typeof refreshDdl>,
+): Promise<void> {
+  const { config, target } = job
+  const names = refreshNames(config.name)
   const w: WriteTarget = {
     target,
     table: names.stage,
@@ -48,6 +72,7 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   const snap = await openSnapshot(job.source)
   let failed = true
   let position: string | null = null
+  let positionKey: Buffer[] | null = null
   try {
     const from = quoteId(job.sourceDef.name)
     const cursor = shape.cursor
@@ -61,6 +86,11 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
       })
       const v = (rows as unknown as Array<Array<Buffer | null>>)[0]?.[0]
       position = v ? v.toString('utf8') : null
+      // The exact position: after the last row at it, every one of which is in this copy (no re-read,
+      // nothing "pending" right after a refresh).
+      if (position !== null && shape.keyIndexes.length > 0) {
+        positionKey = await lastKeyAt(snap, shape, job, position)
+      }
     }
     const text = `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${from}`
     const counted = (rows: number) => {
@@ -78,7 +108,7 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
     await snap.close(failed)
   }
   const indexStart = performance.now()
-  for (const statement of ddl.afterLoad) await sql.raw(statement).execute(target.kysely)
+  for (const statement of ddl.afterLoad) await executeDdl(target, config.name, statement)
   result.profile.indexMs += performance.now() - indexStart
 
   // Swap, then record the state. RENAME TABLE is atomic but commits implicitly, so the state write
@@ -86,14 +116,14 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   // incremental table, re-reads from the older position, which upserts harmlessly).
   // The staging table is named after the table: another run writing it would have been swapped in too.
   await job.lock.held(true)
-  for (const statement of ddl.swap) await sql.raw(statement).execute(target.kysely)
+  for (const statement of ddl.swap) await executeDdl(target, config.name, statement)
   await stateQuery(target.kysely, {
     pipeline: job.pipeline,
     table: config.name,
     strategy: config.strategy,
     cursorColumns: config.cursor,
     lastCursor: position,
-    lastKey: null,
+    lastKey: positionKey,
     loadId: job.loadId,
     rowsDelta: result.rowsRead,
     status: 'running',

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { Flavor } from '../db/flavor.js'
 import { quoteId, quoteString } from '../db/quote.js'
 import { SyncError } from '../errors.js'
@@ -10,6 +9,7 @@ import { prefetch } from './batches.js'
 import { bulkCopy, loadDataAccepted } from './bulk.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import { columnTerms, type KeysetQuery, keysetAfter, type RawRow, readKeyset } from './read.js'
+import { executeDdl } from './schema-sync.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget, writeBatch } from './write.js'
 
@@ -256,7 +256,7 @@ async function initialBound(snap: Snapshot, shape: RowShape, job: TableJob): Pro
 }
 
 /** The largest primary key among the rows whose cursor equals `bound`. */
-async function lastKeyAt(
+export async function lastKeyAt(
   snap: Snapshot,
   shape: RowShape,
   job: TableJob,
@@ -294,7 +294,7 @@ async function finishInitialLoad(job: TableJob): Promise<void> {
   const current = defs.get(job.config.name)
   const existing = new Set(current?.indexes.map((i) => i.name) ?? [])
   const alter = firstLoadDdl(job.sourceDef, job.target.flavor).afterLoad(existing)
-  if (alter) await sql.raw(alter).execute(job.target.kysely)
+  if (alter) await executeDdl(job.target, job.config.name, alter)
 }
 
 /** Columns the target has and the source no longer has: they receive NULL from now on. */

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import pLimit from 'p-limit'
 import type { Pipeline, TableConfig } from '../config/types.js'
 import type { Db } from '../db/connect.js'
@@ -17,7 +16,7 @@ import { syncFullRefresh } from './full-refresh.js'
 import { firstLoadDdl, syncIncremental } from './incremental.js'
 import { rowShape, type TableJob, type TableResult } from './job.js'
 import { backoffDelay, isTransient, sleep } from './retry.js'
-import { applySchemaChanges } from './schema-sync.js'
+import { applySchemaChanges, carryAutoIncrement, executeDdl } from './schema-sync.js'
 
 /** How the caller hears about progress (the CLI draws spinners or logs lines). */
 export interface SyncEvents {
@@ -297,12 +296,13 @@ async function syncTable(
   }
   if (!job.targetDef) {
     // The first load adds the indexes once it is done (incremental.ts).
-    await sql.raw(firstLoadDdl(job.sourceDef, job.target.flavor).create).execute(job.target.kysely)
+    await executeDdl(job.target, job.config.name, firstLoadDdl(job.sourceDef, job.target.flavor).create)
     result.schemaChanges.push('create table')
   } else {
     result.schemaChanges.push(...(await applySchemaChanges(job)))
   }
   await syncIncremental(job, shape, result)
+  if (!job.signal.aborted) await carryAutoIncrement(job)
   // Timestamp cursors never see a hard delete: compare key ranges once the table is up to date.
   if (job.config.deletes === 'detect' && !job.signal.aborted) {
     await detectDeletes(job, shape, (rows) => {

@@ -1,9 +1,12 @@
 import { sql } from 'kysely'
-import { SyncError } from '../errors.js'
+import type { Db } from '../db/connect.js'
+import { quoteId } from '../db/quote.js'
+import { errorMessage, SyncError } from '../errors.js'
 import { renderAlter } from '../schema/ddl.js'
 import { describeChange, diffTable, type SchemaChange } from '../schema/diff.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableJob } from './job.js'
+import { isTransient } from './retry.js'
 
 /**
  * Bring the target table's definition up to the source's before rows are written: new columns added,
@@ -17,7 +20,7 @@ export async function applySchemaChanges(job: TableJob): Promise<string[]> {
   refuseIncompatible(job.config.name, changes)
   const statements = renderAlter(job.config.name, changes, job.target.flavor)
   if (statements.length === 0) return []
-  for (const text of statements) await sql.raw(text).execute(job.target.kysely)
+  for (const text of statements) await executeDdl(job.target, job.config.name, text)
   const fresh = await introspect(job.target, [job.config.name])
   job.targetDef = fresh.get(job.config.name) ?? job.targetDef
   return changes.map(describeChange)
@@ -41,4 +44,42 @@ export function refuseIncompatible(table: string, changes: readonly SchemaChange
 /** The command that rebuilds a table from the source's definition. */
 export function fullRefreshHint(table: string): string {
   return `run dbsync sync --full-refresh --tables ${table}`
+}
+
+/**
+ * Run one DDL statement on the target. A refusal fails the table with the server's reason and the
+ * statement itself, so the user sees what was tried; a lost connection stays as it is (retried).
+ */
+export async function executeDdl(target: Db, table: string, text: string): Promise<void> {
+  try {
+    await sql.raw(text).execute(target.kysely)
+  } catch (err) {
+    const e = err as { code?: string; sqlMessage?: string }
+    if (!e?.sqlMessage || isTransient(err)) throw err
+    throw new SyncError(
+      `table ${table}: the target refused its definition: ${errorMessage(err)} (${e.code}); the statement was: ${text.replace(/\s*\n\s*/g, ' ')}`,
+      'see the server error; a definition the target cannot hold needs a change in the source or the pipeline',
+      { cause: err },
+    )
+  }
+}
+
+/**
+ * Carry the source's AUTO_INCREMENT counter forward (never lowered: the server keeps it above the largest
+ * id anyway), so a target promoted to primary does not hand out ids the source already used.
+ */
+export async function carryAutoIncrement(job: TableJob): Promise<void> {
+  const wanted = job.sourceDef.autoIncrement
+  if (!wanted) return
+  const [rows] = await job.target.pool.query(
+    'SELECT AUTO_INCREMENT AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    [job.config.name],
+  )
+  const current = (rows as Array<{ n: string | number | null }>)[0]?.n
+  if (current !== null && current !== undefined && BigInt(current) >= BigInt(wanted)) return
+  await executeDdl(
+    job.target,
+    job.config.name,
+    `ALTER TABLE ${quoteId(job.config.name)} AUTO_INCREMENT = ${BigInt(wanted)}`,
+  )
 }

@@ -131,3 +131,45 @@ export async function rowIdMismatches(conn: mysql.Connection, table: string, key
   )
   return Number((rows as Array<{ n: string | number }>)[0]?.n)
 }
+
+/**
+ * Everything of a table's definition the target must share with the source, as text lines: columns
+ * (type, charset, collation, nullability, default, extra, generation, comment), index parts (type, prefix,
+ * order; not uniqueness, which the target drops by design), CHECK constraints, table comment, collation
+ * and AUTO_INCREMENT counter. dbsync's own `_dlt_*` columns and index are left out.
+ */
+export async function definitionImage(conn: mysql.Connection, table: string): Promise<string[]> {
+  const lines = async (sql: string) => {
+    const [rows] = await conn.query({ sql, values: [table], rowsAsArray: true })
+    return (rows as unknown as unknown[][]).map((r) =>
+      r.map((v) => (v === null ? '<NULL>' : String(v))).join(' | '),
+    )
+  }
+  return [
+    ...(await lines(
+      `SELECT 'table', TABLE_COMMENT, TABLE_COLLATION, AUTO_INCREMENT FROM information_schema.TABLES
+        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+    )),
+    ...(await lines(
+      `SELECT 'column', COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, IS_NULLABLE, COLUMN_DEFAULT,
+              EXTRA, GENERATION_EXPRESSION, COLUMN_COMMENT
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?
+          AND COLUMN_NAME NOT LIKE '\\_dlt\\_%' ORDER BY ORDINAL_POSITION`,
+    )),
+    ...(await lines(
+      `SELECT 'index', INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, INDEX_TYPE, COLLATION
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?
+          AND INDEX_NAME <> '_dlt_id_unique' ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+    )),
+    ...(await lines(
+      `SELECT 'check', CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+        WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME`,
+    )),
+  ]
+}
+
+/** Run a fixture file of statements (no DELIMITER: triggers and routines are single statements). */
+export async function loadFixture(conn: mysql.Connection, file: string): Promise<void> {
+  const { readFile } = await import('node:fs/promises')
+  await conn.query(await readFile(file, 'utf8'))
+}

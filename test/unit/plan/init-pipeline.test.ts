@@ -55,6 +55,8 @@ function tableDef(
     charset: 'utf8mb4',
     collation: 'utf8mb4_general_ci',
     comment: '',
+    checks: [],
+    autoIncrement: null,
     estimatedRows: 0,
     skippedIndexes: [],
   }

@@ -33,6 +33,8 @@ export function table(columns: ColumnDef[], opts: Partial<TableDef> = {}): Table
     charset: 'utf8mb4',
     collation: 'utf8mb4_general_ci',
     comment: '',
+    checks: [],
+    autoIncrement: null,
     estimatedRows: 0,
     skippedIndexes: [],
     ...opts,
