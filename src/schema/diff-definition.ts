@@ -7,10 +7,7 @@ import type { CheckDef, TableDef } from './table-def.js'
  * first change, which carries the source's comment).
  * CHECK constraints compare by clause, not name: MySQL targets get generated names (see Flavor.namesChecks).
  */
-export function diffDefinition(
-  source: TableDef,
-  target: TableDef,
-): SchemaChange[] {
+export function diffDefinition(source: TableDef, target: TableDef): SchemaChange[] {
   const changes: SchemaChange[] = []
   if (source.comment !== target.comment) {
     changes.push({ kind: 'table_comment', from: target.comment, to: source.comment })
