@@ -177,3 +177,26 @@ function pendingText(p: PendingRows): string {
   const n = p.rows.toLocaleString('en-US')
   return p.estimated ? `~${n} rows (estimated)` : `${p.rows === 1 ? '1 row' : `${n} rows`} (counted)`
 }
+
+/** What `sync --repair` does to a table (plan --repair). */
+export interface RepairPlan {
+  table: string
+  /** chunks: compared chunk by chunk, differing rows re-copied; refresh: the run's full refresh rebuilds it. */
+  method: 'chunks' | 'refresh'
+  summary: string
+}
+
+/** The repair each planned table would get; pure, like planTables. */
+export function planRepair(plans: readonly TablePlan[]): RepairPlan[] {
+  return plans.map((p) =>
+    p.strategy === 'full_refresh' || p.action === 'full_reload'
+      ? { table: p.table, method: 'refresh', summary: 'full refresh: the run rebuilds the whole table' }
+      : {
+          table: p.table,
+          method: 'chunks',
+          summary:
+            'compare chunk by chunk after the sync and re-copy the rows that differ; rows changed after ' +
+            `the saved position are left to the next sync${p.deletes ? '' : '; extra target rows are kept (deletes: ignore)'}`,
+        },
+  )
+}

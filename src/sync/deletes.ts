@@ -1,4 +1,5 @@
 import type { ResultSetHeader } from 'mysql2'
+import type { PoolConnection } from 'mysql2/promise'
 import pLimit from 'p-limit'
 import { log } from '../observe/log.js'
 import type { ColumnDef } from '../schema/table-def.js'
@@ -73,8 +74,7 @@ export async function detectDeletes(
 
 /**
  * Delete target keys the source does not hold. The leaf matched keys by their bytes; the source is asked
- * again with its own equality first, so a key the server treats as equal (another case under a _ci
- * collation, trailing spaces) is never deleted.
+ * again with its own equality first (absentInSource).
  */
 async function deleteAbsent(
   table: string,
@@ -82,23 +82,7 @@ async function deleteAbsent(
   candidates: Buffer[][],
   conns: ChunkConns,
 ): Promise<number> {
-  let doomed = candidates
-  const [present] = await conns.source.query({
-    sql: keysPresentSql(table, keys.source, candidates),
-    typeCast: false,
-    rowsAsArray: true,
-  })
-  if ((present as unknown[]).length > 0) {
-    // Rare: find out key by key which candidates the source holds under its collation.
-    doomed = []
-    for (const key of candidates) {
-      const [rows] = await conns.source.query({
-        sql: `${keysPresentSql(table, keys.source, [key])} LIMIT 1`,
-        rowsAsArray: true,
-      })
-      if ((rows as unknown[]).length === 0) doomed.push(key)
-    }
-  }
+  const doomed = await absentInSource(table, keys.source, candidates, conns.source)
   if (doomed.length === 0) return 0
   const conn = conns.target
   await conn.query('START TRANSACTION')
@@ -110,4 +94,33 @@ async function deleteAbsent(
     await conn.query('ROLLBACK').catch(() => undefined)
     throw err
   }
+}
+
+/**
+ * Which of these target keys the source does not hold, asked with the source's own equality: a key the
+ * server treats as equal (another case under a _ci collation, trailing spaces) is held.
+ */
+export async function absentInSource(
+  table: string,
+  keys: KeyTerm[],
+  candidates: Buffer[][],
+  source: Pick<PoolConnection, 'query'>,
+): Promise<Buffer[][]> {
+  if (candidates.length === 0) return []
+  const [present] = await source.query({
+    sql: keysPresentSql(table, keys, candidates),
+    typeCast: false,
+    rowsAsArray: true,
+  })
+  if ((present as unknown[]).length === 0) return candidates
+  // Rare: find out key by key which candidates the source holds under its collation.
+  const doomed: Buffer[][] = []
+  for (const key of candidates) {
+    const [rows] = await source.query({
+      sql: `${keysPresentSql(table, keys, [key])} LIMIT 1`,
+      rowsAsArray: true,
+    })
+    if ((rows as unknown[]).length === 0) doomed.push(key)
+  }
+  return doomed
 }

@@ -13,6 +13,7 @@ import {
 import type { SyncState } from '../state/sync-state.js'
 import { type ColumnCodec, columnCodec } from './codec.js'
 import type { OrderTerm } from './read.js'
+import type { RepairResult } from './repair.js'
 
 /** Everything one table's sync needs. */
 export interface TableJob {
@@ -49,6 +50,8 @@ export interface TableResult {
   schemaChanges: string[]
   warnings: string[]
   error?: string
+  /** `sync --repair`: what the comparison after the sync re-copied. */
+  repair?: RepairResult
   /** The newest cursor value synced, for the lag metric. */
   lastCursor?: string | null
   /** Where the time went, in ms: waiting for source rows, encoding them, writing them, building indexes. */

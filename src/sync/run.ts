@@ -15,6 +15,7 @@ import { detectDeletes } from './deletes.js'
 import { syncFullRefresh } from './full-refresh.js'
 import { firstLoadDdl, syncIncremental } from './incremental.js'
 import { rowShape, type TableJob, type TableResult } from './job.js'
+import { refreshRepair, repairTable } from './repair.js'
 import { backoffDelay, isTransient, sleep } from './retry.js'
 import { applySchemaChanges, carryAutoIncrement, executeDdl } from './schema-sync.js'
 
@@ -32,6 +33,8 @@ export interface SyncOptions {
   only?: string[]
   /** --full-refresh: rebuild every selected table (incremental ones too) and reset its position. */
   fullRefresh?: boolean
+  /** --repair: after each table's sync, compare it chunk by chunk and re-copy the chunks that differ. */
+  repair?: boolean
   concurrency?: number
   signal?: AbortSignal
   events?: SyncEvents
@@ -108,7 +111,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
               t,
               sourceDefs.get(t.name)!,
               loadId,
-              Boolean(opts.fullRefresh),
+              { fullRefresh: Boolean(opts.fullRefresh), repair: Boolean(opts.repair) },
               signal,
               opts.events ?? {},
               known,
@@ -136,6 +139,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
                 inserted: r.inserted,
                 updated: r.updated,
                 deleted: r.deleted,
+                ...(r.repair ? { repair: r.repair } : {}),
               },
             ]),
           ),
@@ -193,13 +197,14 @@ async function syncTableWithRetry(
   config: TableConfig,
   sourceDef: TableDef,
   loadId: string,
-  fullRefresh: boolean,
+  mode: { fullRefresh: boolean; repair: boolean },
   signal: AbortSignal,
   events: SyncEvents,
   known: { targetDefs: Map<string, TableDef>; states: Map<string, SyncState> },
   lock: Pick<RunLock, 'held'>,
 ): Promise<TableResult> {
   const started = Date.now()
+  const { fullRefresh } = mode
   const result: TableResult = {
     table: config.name,
     strategy: fullRefresh ? 'full_refresh' : config.strategy,
@@ -248,7 +253,7 @@ async function syncTableWithRetry(
         signal,
         lock,
       }
-      await syncTable(job, fullRefresh, result, states.get(config.name))
+      await syncTable(job, mode, result)
       result.status = signal.aborted ? 'interrupted' : 'ok'
       break
     } catch (err) {
@@ -285,13 +290,15 @@ async function syncTableWithRetry(
 
 async function syncTable(
   job: TableJob,
-  fullRefresh: boolean,
+  mode: { fullRefresh: boolean; repair: boolean },
   result: TableResult,
-  _state: SyncState | undefined,
 ) {
   const shape = rowShape(job)
-  if (fullRefresh || job.config.strategy === 'full_refresh') {
+  if (mode.fullRefresh || job.config.strategy === 'full_refresh') {
+    const refreshStarted = Date.now()
     await syncFullRefresh(job, shape, result)
+    // A full refresh rebuilds the whole table from one snapshot: it is the repair (keyless tables too).
+    if (mode.repair) result.repair = refreshRepair((Date.now() - refreshStarted) / 1000)
     return
   }
   if (!job.targetDef) {
@@ -308,6 +315,10 @@ async function syncTable(
     await detectDeletes(job, shape, (rows) => {
       result.deleted += rows
     })
+  }
+  if (mode.repair && !job.signal.aborted) {
+    const { next: _next, ...repair } = await repairTable(job, shape)
+    result.repair = repair
   }
 }
 

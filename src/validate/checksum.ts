@@ -1,15 +1,8 @@
 import type { LimitFunction } from 'p-limit'
 import type { Db } from '../db/connect.js'
 import type { ColumnDef } from '../schema/table-def.js'
-import {
-  chunkHashSql,
-  type KeyRange,
-  type KeyTerm,
-  keyAtSql,
-  keysAfter,
-  rangeWhere,
-  rowImagesSql,
-} from './checksum-sql.js'
+import { compareRows } from './checksum-rows.js'
+import { chunkHashSql, type KeyRange, type KeyTerm, keyAtSql, keysAfter, rangeWhere } from './checksum-sql.js'
 import { type ChunkConns, closePair, openPair, type Raw, rawQuery } from './read-pair.js'
 
 export type { ChunkConns }
@@ -45,6 +38,19 @@ export interface CompareSpec {
   /** Read the target in a snapshot too (validate); off when the caller deletes through it. */
   targetSnapshot: boolean
   signal?: AbortSignal
+  /** Start after this source key (a resumed verification); null or absent: at the table's start. */
+  from?: Buffer[] | null
+  /** Stop after this many chunks (a verification slice); absent: go to the table's end. */
+  maxChunks?: number
+}
+
+/** What one leaf's row-level comparison found; pending rows are left out of `missing` and `differing`. */
+export interface LeafFindings {
+  range: KeyRange
+  missing: Buffer[][]
+  differing: Buffer[][]
+  extra: Buffer[][]
+  pending: number
 }
 
 /** What the comparison found, as it finds it; `chunk` is the chunk's index in key order. */
@@ -55,6 +61,10 @@ export interface CompareEvents {
   extra?(chunk: number, keys: Buffer[][], conns: ChunkConns): Promise<void> | void
   /** Asked before drilling into a differing chunk; false leaves it undrilled (the report cap is reached). */
   drill?(): boolean
+  /** A leaf's findings once compared (repair rewrites them), with the chunk's connections. */
+  leaf?(chunk: number, found: LeafFindings, conns: ChunkConns): Promise<void>
+  /** A chunk is done: equal (hashes matched) or not, with its range and source rows. */
+  chunkEnd?(chunk: number, range: KeyRange, equal: boolean, sourceRows: number): void
 }
 
 export interface CompareTotals {
@@ -65,10 +75,9 @@ export interface CompareTotals {
   sourceRows: number
   targetRows: number
   pending: number
+  /** The last chunk's upper key: where a resumed comparison starts; null once the table's end was reached. */
+  next: Buffer[] | null
 }
-
-/** Target rows per page of a row-level comparison. */
-const TARGET_PAGE = 1000
 
 /** Compare a table that has a key, chunk by chunk. */
 export async function compareByKey(
@@ -84,11 +93,16 @@ export async function compareByKey(
     sourceRows: 0,
     targetRows: 0,
     pending: 0,
+    next: null,
   }
   const inflight = new Set<Promise<void>>()
   const failure: { err?: unknown } = {}
-  let lo: Buffer[] | null = null
+  let lo: Buffer[] | null = spec.from ?? null
   for (let index = 0; !('err' in failure) && !spec.signal?.aborted; index++) {
+    if (spec.maxChunks !== undefined && index >= spec.maxChunks) {
+      totals.next = lo
+      break
+    }
     const from: Buffer[] | null = lo
     const hi: Buffer[] | null = await spec.limit(() => boundaryAfter(source, spec, from))
     const task = spec
@@ -104,6 +118,7 @@ export async function compareByKey(
   }
   await Promise.all(inflight)
   if ('err' in failure) throw failure.err
+  if (spec.signal?.aborted) totals.next = lo
   return totals
 }
 
@@ -147,11 +162,13 @@ async function checkChunk(
     totals.sourceRows += Number(s.count)
     totals.targetRows += Number(t.count)
     totals.pending += Number(s.pending)
-    if (!sameHash(s, t)) {
+    const equal = sameHash(s, t)
+    if (!equal) {
       totals.differingChunks++
       if (events.drill?.() ?? true) await bisect(reader, range, s, t, spec.leafRows)
       else totals.undrilledChunks++
     }
+    events.chunkEnd?.(chunk, range, equal, Number(s.count))
     failed = false
   } finally {
     await closePair(conns, spec.targetSnapshot, failed)
@@ -207,70 +224,6 @@ function sqlReader(spec: CompareSpec, conns: ChunkConns, chunk: number, events: 
     },
     leaf: (r) => compareRows(spec, conns, r, chunk, events),
   }
-}
-
-/**
- * Row-level comparison: the source's rows of the range (at most leafRows) by key bytes, then the target's
- * in pages, each matched against them. What is left of the source's afterwards is missing in the target.
- */
-async function compareRows(
-  spec: CompareSpec,
-  conns: ChunkConns,
-  r: KeyRange,
-  chunk: number,
-  events: CompareEvents,
-) {
-  const k = spec.keys.source.length
-  const n = spec.columns.length
-  const isPending = (row: Raw) => spec.pending !== null && row[k + n]?.toString() === '1'
-  const srcSql = rowImagesSql(
-    spec.table,
-    spec.keys.source,
-    spec.columns,
-    rangeWhere(spec.keys.source, r),
-    spec.pending,
-    null,
-  )
-  const bySource = new Map<string, Raw>()
-  for (const row of await rawQuery(conns.source, srcSql)) bySource.set(keyId(row, k), row)
-  const tkeys = spec.keys.target
-  let after: Buffer[] | null = null
-  for (;;) {
-    const conds = rangeWhere(tkeys, r)
-    if (after) conds.push(keysAfter(tkeys, after))
-    const page = await rawQuery(
-      conns.target,
-      rowImagesSql(spec.table, tkeys, spec.columns, conds, null, TARGET_PAGE),
-    )
-    const extra: Buffer[][] = []
-    for (const t of page) {
-      const id = keyId(t, k)
-      const s = bySource.get(id)
-      if (!s) {
-        extra.push(t.slice(0, k) as Buffer[])
-        continue
-      }
-      bySource.delete(id)
-      const cols = spec.columns
-        .filter((_c, i) => !sameValue(s[k + i] ?? null, t[k + i] ?? null))
-        .map((c) => c.name)
-      if (cols.length > 0) events.differing?.(chunk, s.slice(0, k) as Buffer[], cols, isPending(s))
-    }
-    if (extra.length > 0) await events.extra?.(chunk, extra, conns)
-    if (page.length < TARGET_PAGE) break
-    after = page[page.length - 1]!.slice(0, k) as Buffer[]
-  }
-  for (const s of bySource.values()) events.missing?.(chunk, s.slice(0, k) as Buffer[], isPending(s))
-}
-
-function keyId(row: Raw, k: number): string {
-  let id = ''
-  for (let i = 0; i < k; i++) id += `${row[i]?.toString('hex') ?? '-'},`
-  return id
-}
-
-function sameValue(a: Buffer | null, b: Buffer | null): boolean {
-  return a === null || b === null ? a === b : a.equals(b)
 }
 
 function toHash(row: Raw | undefined, withPending: boolean): RangeHash {

@@ -3,7 +3,7 @@ import pLimit from 'p-limit'
 import type { Pipeline, TableConfig } from '../../config/types.js'
 import type { Db } from '../../db/connect.js'
 import { quoteId } from '../../db/quote.js'
-import { type PendingRows, planTables, type TablePlan } from '../../plan/plan.js'
+import { type PendingRows, planRepair, planTables, type RepairPlan, type TablePlan } from '../../plan/plan.js'
 import { introspect } from '../../schema/introspect.js'
 import type { TableDef } from '../../schema/table-def.js'
 import { readState, type SyncState } from '../../state/sync-state.js'
@@ -16,6 +16,7 @@ import { printResult, table } from '../render.js'
 interface PlanFlags {
   pipeline?: string
   tables?: string[]
+  repair?: boolean
   json?: boolean
 }
 
@@ -24,6 +25,8 @@ export interface PlanResult {
   /** Whether information_schema.INNODB_TRX was readable on the source. */
   lateCommitCap: boolean
   tables: TablePlan[]
+  /** With --repair: what `sync --repair` would do per table. */
+  repair?: RepairPlan[]
 }
 
 /** Above this many rows (TABLE_ROWS) pending rows are estimated with EXPLAIN instead of counted. */
@@ -35,10 +38,12 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .description('show what the next sync would do, per table; writes nothing')
     .option('-p, --pipeline <file>', 'pipeline file (default: $DBSYNC_PIPELINE)')
     .option('--tables <list>', 'only these tables (comma-separated, globs allowed)', tablesOption)
+    .option('--repair', 'also show what sync --repair would do per table')
     .option('--json', 'print the plan as one JSON document')
     .action(async (flags: PlanFlags, cmd: Command) => {
       const pipeline = await loadCommandPipeline(flags.pipeline, cmd)
-      const result = await plan(pipeline, flags.tables)
+      const planned = await plan(pipeline, flags.tables)
+      const result = flags.repair ? { ...planned, repair: planRepair(planned.tables) } : planned
       printResult(Boolean(flags.json), result, () => renderPlan(result))
       // A table the next sync would fail is a problem found, as for diff-schema's drift.
       ctx.exitCode = result.tables.some((t) => t.action === 'fails') ? 1 : 0
@@ -162,6 +167,7 @@ function renderPlan(r: PlanResult): string {
   const lines = [table(['table', 'strategy', 'cursor', 'last cursor', 'action', 'deletes check'], rows)]
   const changes = r.tables.flatMap((t) => t.schemaChanges.map((c) => `  ${t.table}: ${c}`))
   if (changes.length) lines.push('', 'schema changes:', ...changes)
+  if (r.repair) lines.push('', 'repair:', ...r.repair.map((p) => `  ${p.table}: ${p.summary}`))
   const warnings = r.tables.flatMap((t) => t.warnings.map((w) => `  ${t.table}: ${w}`))
   if (warnings.length) lines.push('', 'warnings:', ...warnings)
   const fails = r.tables.filter((t) => t.action === 'fails').length

@@ -21,6 +21,7 @@ interface SyncFlags {
   cron?: string
   healthPort?: number
   verify?: boolean
+  repair?: boolean
   json?: boolean
 }
 
@@ -36,6 +37,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--cron <expr>', 'run on a cron schedule, e.g. "*/5 * * * *"')
     .option('--health-port <port>', 'serve /healthz, /readyz, /metrics, /status while scheduled', positiveInt)
     .option('--verify', 'compare source and target contents after the sync (validate --data)')
+    .option('--repair', 'after syncing a table, compare it chunk by chunk and re-copy the chunks that differ')
     .option('--json', 'print the summary as one JSON document')
     .action(async (flags: SyncFlags, cmd: Command) => {
       const g = globals(cmd)
@@ -66,6 +68,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
           pipeline,
           ...(flags.tables ? { only: flags.tables } : {}),
           fullRefresh: Boolean(flags.fullRefresh),
+          repair: Boolean(flags.repair),
           ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
           signal: controller.signal,
           loadId,
@@ -124,6 +127,12 @@ async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: Sync
     throw new ConfigError(
       '--verify cannot be combined with a schedule',
       'run dbsync validate --data on its own',
+    )
+  }
+  if (flags.repair) {
+    throw new ConfigError(
+      '--repair cannot be combined with a schedule',
+      'run dbsync sync --repair once on its own, or set verify: { every: 6h, repair: true } in the pipeline file',
     )
   }
   const health =
@@ -199,9 +208,29 @@ export function renderRun(r: RunResult): string {
   const failed = r.tables.filter((t) => t.status === 'failed')
   const lines = [
     table(['table', 'strategy', 'read', 'inserted', 'updated', 'deleted', 'seconds', 'status'], rows),
+    ...renderRepairs(r),
     '',
     `run ${r.loadId}: ${r.status}, ${r.tables.length} tables in ${r.seconds.toFixed(1)} s`,
     ...failed.map((t) => `  ${t.table}: ${t.error}`),
   ]
   return lines.join('\n')
+}
+
+/** The repair lines of a `sync --repair` run, one per table. */
+function renderRepairs(r: RunResult): string[] {
+  const done = r.tables.filter((t) => t.repair)
+  if (done.length === 0) return []
+  return [
+    '',
+    'repair:',
+    ...done.map(({ table: name, repair: p }) =>
+      p!.method === 'refresh'
+        ? `  ${name}: rebuilt by the full refresh`
+        : `  ${name}: ${p!.chunks_compared} chunks compared, ${p!.chunks_repaired} repaired ` +
+          `(${p!.rows_inserted} rows inserted, ${p!.rows_updated} updated, ${p!.rows_deleted} deleted), ` +
+          `${p!.chunks_pending} with pending rows left to the next sync` +
+          (p!.extra_rows_kept ? `, ${p!.extra_rows_kept} extra target rows kept (deletes: ignore)` : '') +
+          ` in ${p!.seconds.toFixed(1)} s`,
+    ),
+  ]
 }
