@@ -34,6 +34,17 @@ export class LockError extends DbsyncError {
   readonly exitCode = 4
 }
 
+/**
+ * A table's work stopped because the run was asked to stop (SIGINT/SIGTERM): the table is recorded
+ * `interrupted`, not `failed`, and what was committed stays (a full refresh leaves the old table).
+ */
+export class InterruptedError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InterruptedError'
+  }
+}
+
 /** Exhaustiveness guard for `switch` over a union. */
 export function assertNever(x: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(x)}`)

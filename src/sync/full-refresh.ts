@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import type { Flavor } from '../db/flavor.js'
 import { quoteId, quoteString } from '../db/quote.js'
+import { InterruptedError } from '../errors.js'
 import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
 import { keptColumn } from '../schema/diff.js'
 import type { TableDef } from '../schema/table-def.js'
@@ -145,7 +146,7 @@ async function bulkRefresh(
     committed: counted,
     stateFor: () => null,
   })
-  if (stopped) throw new Error('interrupted before the swap: the old table is untouched')
+  if (stopped) throw new InterruptedError('interrupted before the swap: the old table is untouched')
 }
 
 /** The same with multi-row INSERTs, for a target that refuses LOAD DATA LOCAL. */
@@ -164,7 +165,8 @@ async function insertRefresh(
       streamBatches(snap.conn, text, job.config.batchSize, job.queryTimeoutMs),
       w.profile,
     )) {
-      if (job.signal.aborted) throw new Error('interrupted before the swap: the old table is untouched')
+      if (job.signal.aborted)
+        throw new InterruptedError('interrupted before the swap: the old table is untouched')
       await writer.push(rows, null, ordinal)
       ordinal += rows.length
     }

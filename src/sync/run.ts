@@ -3,7 +3,7 @@ import type { Pipeline, TableConfig } from '../config/types.js'
 import type { Db } from '../db/connect.js'
 import { connectPair } from '../db/identity.js'
 import { acquireRunLock, type RunLock } from '../db/lock.js'
-import { DbsyncError, errorMessage } from '../errors.js'
+import { DbsyncError, errorMessage, InterruptedError } from '../errors.js'
 import { redact } from '../observe/redact.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
@@ -263,7 +263,8 @@ async function syncTableWithRetry(
         await sleep(delay, signal)
         continue
       }
-      result.status = signal.aborted && isTransient(err) ? 'interrupted' : 'failed'
+      const stopped = err instanceof InterruptedError || (signal.aborted && isTransient(err))
+      result.status = stopped ? 'interrupted' : 'failed'
       // A transient error that outlasted the retries says so: "read ECONNRESET" alone reads like a bug.
       const gaveUp =
         isTransient(err) && !signal.aborted && attempt > 1 ? `gave up after ${attempt} attempts: ` : ''

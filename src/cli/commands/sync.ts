@@ -58,7 +58,18 @@ export function registerSync(program: Command, ctx: CliContext): void {
       const logger = log().child({ pipeline: pipeline.name, run: loadId })
       const notifier = pipeline.notify ? new Notifier(pipeline.notify, { logger }) : undefined
       const controller = new AbortController()
-      const stop = () => controller.abort()
+      // A one-shot run stopped by a signal exits 128 + its number (130 / 143), as a shell reports it, so a
+      // CI job killed by its timeout is never green. Batches in flight finish; what is committed stays.
+      let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined
+      const stop = (sig: 'SIGINT' | 'SIGTERM') => {
+        if (stoppedBy) return
+        stoppedBy = sig
+        logger.warn(
+          { event: 'run_stopping', signal: sig },
+          `${sig}: stopping after the batches in flight; committed rows stay`,
+        )
+        controller.abort()
+      }
       process.once('SIGTERM', stop)
       process.once('SIGINT', stop)
       const live = flags.json || g.quiet ? null : await liveView(logger)
@@ -87,7 +98,11 @@ export function registerSync(program: Command, ctx: CliContext): void {
         printResult(Boolean(flags.json), verify ? { ...result, verify } : result, () =>
           verify ? `${renderRun(result)}\n\n${renderDataReport(verify)}` : renderRun(result),
         )
-        ctx.exitCode = result.status === 'failed' || (verify && !verify.consistent) ? 1 : 0
+        ctx.exitCode = stoppedBy
+          ? SIGNAL_EXIT[stoppedBy]
+          : result.status === 'failed' || (verify && !verify.consistent)
+            ? 1
+            : 0
         if (result.status === 'failed') {
           const failed = result.tables.filter((t) => t.status === 'failed')
           notifier?.runFinished({
@@ -116,6 +131,12 @@ export function registerSync(program: Command, ctx: CliContext): void {
         await notifier?.flush(NOTIFY_FLUSH_MS)
       }
     })
+}
+
+/** 128 + the signal's number, as a shell reports a process the signal ended. */
+const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = {
+  SIGINT: 130,
+  SIGTERM: 143,
 }
 
 /** A one-shot run waits this long for its failure message before exiting. */
