@@ -140,9 +140,10 @@ describe('schema evolution', () => {
     expect(sql.stdout).toContain(
       '-- clash: no DDL, the sync fails this table: incompatible code: varchar(10) -> int(11) (the type changed); run dbsync sync --full-refresh --tables clash',
     )
-    expect(sql.stdout).toContain(
-      '-- once the rows are loaded:\nALTER TABLE `fresh` ADD UNIQUE KEY `_dlt_id_unique`',
-    )
+    // fresh has a primary key and no other index: its _dlt_id needs no index of its own, so nothing is left
+    // for after the load.
+    expect(sql.stdout).not.toContain('_dlt_id_unique')
+    expect(sql.stdout).not.toContain('ALTER TABLE `fresh`')
     expect(sql.stdout).not.toMatch(/DROP/)
 
     const json = await cli('diff-schema', '--json')

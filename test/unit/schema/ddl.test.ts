@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { detectFlavor } from '../../../src/db/flavor.js'
-import { renderAlter, renderCreateTable } from '../../../src/schema/ddl.js'
+import { renderAddIndexes, renderAlter, renderCreateTable } from '../../../src/schema/ddl.js'
 import { diffTable, type SchemaChange } from '../../../src/schema/diff.js'
 import { col, table, targetOf } from './helpers.js'
 
@@ -146,5 +146,21 @@ describe('renderAlter', () => {
       expect(create).toContain(line)
       expect(alter).toContain(line)
     }
+  })
+})
+
+describe('the _dlt_id index', () => {
+  it('is left out where the table has a primary key (_dlt_id is a hash of it)', () => {
+    const keyed = table([col('v', 'int')])
+    expect(renderCreateTable(keyed, mariadb)).not.toContain('_dlt_id_unique')
+    expect(renderAddIndexes(keyed, 't')).toBeNull()
+  })
+
+  it('is unique where the table has none, also when its indexes are added after a load', () => {
+    const keyless = table([col('v', 'int')], { primaryKey: [] })
+    expect(renderCreateTable(keyless, mariadb)).toContain('UNIQUE KEY `_dlt_id_unique` (`_dlt_id`)')
+    expect(renderCreateTable(keyless, mariadb, 't', { deferIndexes: true })).not.toContain('_dlt_id_unique')
+    expect(renderAddIndexes(keyless, 't')).toBe('ALTER TABLE `t` ADD UNIQUE KEY `_dlt_id_unique` (`_dlt_id`)')
+    expect(renderAddIndexes(keyless, 't', new Set(['_dlt_id_unique']))).toBeNull()
   })
 })
