@@ -15,6 +15,7 @@ export function renderDataReport(r: DataReport): string {
           .map((t) => t.table)
           .join(', ')}`,
   )
+  if (r.repair_command) lines.push(`to repair: ${r.repair_command}`)
   return lines.join('\n')
 }
 

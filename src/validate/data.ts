@@ -23,6 +23,8 @@ export interface DataCheckOptions {
   maxMismatches?: number
   /** Chunks compared at once (default: the pipeline's concurrency). */
   concurrency?: number
+  /** The --env file, repeated in the repair command. */
+  envFile?: string
 }
 
 /** A row named by its key: `{ id: '42' }`; binary values as 0x-hex. */
@@ -60,6 +62,8 @@ export interface DataReport {
   consistent: boolean
   chunkRows: number
   tables: TableDataReport[]
+  /** The command that re-copies the differing rows of the mismatching tables; null when none differ. */
+  repair_command: string | null
   seconds: number
 }
 
@@ -68,9 +72,7 @@ const LEAF_ROWS = 500
 const MAX_MISMATCHES = 100
 
 /** `validate --data`: load the pipeline file, then compare. */
-export async function validateData(
-  opts: DataCheckOptions & { file: string; envFile?: string },
-): Promise<DataReport> {
+export async function validateData(opts: DataCheckOptions & { file: string }): Promise<DataReport> {
   const pipeline = await loadPipeline(opts.file, opts.envFile ? { envFile: opts.envFile } : {})
   return checkData(pipeline, opts)
 }
@@ -106,11 +108,13 @@ export async function checkData(pipeline: Pipeline, opts: DataCheckOptions = {})
         checkTable(pair, c, sourceDefs.get(c.name)!, targetDefs.get(c.name), states.get(c.name), settings),
       ),
     )
+    const differing = reports.filter((r) => r.status === 'mismatch').map((r) => r.table)
     return {
       pipeline: pipeline.name,
       consistent: reports.every((r) => r.status === 'consistent'),
       chunkRows: settings.chunkRows,
       tables: reports,
+      repair_command: differing.length ? repairCommand(pipeline.file, differing, opts.envFile) : null,
       seconds: (Date.now() - started) / 1000,
     }
   } finally {
@@ -284,4 +288,15 @@ export function rowKey(names: string[], values: Buffer[]): RowKey {
       v && (!Buffer.from(s, 'utf8').equals(v) || /[\u0000-\u001f]/.test(s)) ? `0x${v.toString('hex')}` : s
   })
   return out
+}
+
+/** `dbsync sync --repair …` for these tables, each argument quoted for a POSIX shell where it needs it. */
+export function repairCommand(file: string, tables: string[], envFile?: string): string {
+  const args = ['dbsync', 'sync', '--repair', '-p', file, '--tables', tables.join(',')]
+  if (envFile) args.push('--env', envFile)
+  return args.map(shellWord).join(' ')
+}
+
+function shellWord(s: string): string {
+  return /^[\w./,:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`
 }

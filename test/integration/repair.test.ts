@@ -152,6 +152,25 @@ describe('sync --repair re-copies exactly the rows of the chunks that differ', (
     expect(plan.stdout).toMatch(/notes: full refresh/)
   }, 180_000)
 
+  it('validate --data prints the exact repair command, and running it makes the data consistent', async () => {
+    await dbs.target.query("UPDATE items SET v = 'edited again' WHERE id = 15000")
+    const check = await runCli(['validate', '-p', file, '--data', '--tables', 'items', '--json'], {
+      timeoutMs: 120_000,
+    })
+    expect(check.exitCode, check.stderr).toBe(1)
+    const command = (JSON.parse(check.stdout) as { data: { repair_command: string } }).data.repair_command
+    expect(command).toBe(`dbsync sync --repair -p ${file} --tables items`)
+    const text = await runCli(['validate', '-p', file, '--data', '--tables', 'items'], { timeoutMs: 120_000 })
+    expect(text.stdout).toContain(`to repair: ${command}`)
+    const repaired = await runCli(command.split(' ').slice(1), { timeoutMs: 170_000 })
+    expect(repaired.exitCode, repaired.stderr).toBe(0)
+    const after = await runCli(['validate', '-p', file, '--data', '--tables', 'items', '--json'], {
+      timeoutMs: 120_000,
+    })
+    expect(after.exitCode, after.stdout).toBe(0)
+    expect(JSON.parse(after.stdout).data.repair_command).toBeNull()
+  }, 180_000)
+
   it('never makes the target older: writers keep changing the rows being repaired', async () => {
     // Damage every 50th row of the target, then let writers change every other one of them (and add and
     // delete rows) while the repair runs: the repair rewrites rows next to the ones being written.

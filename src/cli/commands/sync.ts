@@ -91,6 +91,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
         const verify =
           flags.verify && !controller.signal.aborted
             ? await checkData(pipeline, {
+                ...(g.envFile ? { envFile: g.envFile } : {}),
                 ...(flags.tables ? { only: flags.tables } : {}),
                 ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
               })
