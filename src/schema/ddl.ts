@@ -123,7 +123,9 @@ export function renderAddIndexes(
   existing: ReadonlySet<string> = new Set(),
 ): string | null {
   const missing = indexClauses(def).filter((i) => !existing.has(i.name))
-  return missing.length ? `ALTER TABLE ${quoteId(name)} ${missing.map((i) => `ADD ${i.clause}`).join(', ')}` : null
+  return missing.length
+    ? `ALTER TABLE ${quoteId(name)} ${missing.map((i) => `ADD ${i.clause}`).join(', ')}`
+    : null
 }
 
 /**
