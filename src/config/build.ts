@@ -87,6 +87,7 @@ async function buildConnection(side: Side, raw: PipelineFile, baseDir: string, a
     database: url.database,
     ssl: await buildSsl(side, url, conf.ssl ?? {}, baseDir, at),
     poolMax: conf.pool?.max ?? 10,
+    acquireTimeoutMs: parseDuration(conf.pool?.acquire_timeout ?? '5m'),
     connectTimeoutMs: url.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     stallTimeoutMs: parseDuration(raw.query_timeout),
   }

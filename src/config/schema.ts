@@ -51,7 +51,12 @@ const connectionSchema = mapping({
     `mysql://user:password@host:3306/database?ssl-mode=REQUIRED (or mariadb://); usually a variable such as \${SOURCE_DATABASE_URL}`,
   ),
   ssl: sslSchema.optional(),
-  pool: mapping({ max: positiveInt().default(10).describe('connections per side') })
+  pool: mapping({
+    max: positiveInt().default(10).describe('connections per side'),
+    acquire_timeout: duration(
+      'how long a table waits for a connection (the pool full, or the server refusing new ones) before it fails (default 5m)',
+    ).optional(),
+  })
     .optional()
     .describe('connection pool'),
   password_file: text('expected a file path')

@@ -28,6 +28,8 @@ export interface ConnectionOptions {
   database: string
   ssl: SslOptions
   poolMax: number
+  /** How long a request waits for a pool connection (pool full, server refusing) before it fails. */
+  acquireTimeoutMs: number
   /** Milliseconds for the TCP connect + handshake. */
   connectTimeoutMs: number
   /** A pooled connection on which nothing moves for this long is failed (query_timeout). */

@@ -7,6 +7,7 @@ import type { ConnectionOptions } from '../config/types.js'
 import { ConnectError } from '../errors.js'
 import { redact } from '../observe/redact.js'
 import { detectFlavor, type Flavor } from './flavor.js'
+import { guardPool, type PoolHooks, waitWhileRefused } from './pool-guard.js'
 import { sslConfig } from './ssl.js'
 
 /**
@@ -38,6 +39,8 @@ export interface Db {
   maxAllowedPacket: number
   /** `host:port` for messages (never the user or password). */
   address: string
+  /** Requests waiting because the server refused new connections (db/pool-guard.ts). */
+  refusedWaiting(): number
   /** A connection outside the pool (same options and session settings), e.g. to hold a named lock. */
   dedicated(): Promise<Connection>
   close(): Promise<void>
@@ -47,17 +50,17 @@ export interface Db {
  * Open a pool and check it works: one round trip that also proves the session settings took effect.
  * Failures become ConnectError (exit 3) naming the side, host and the server's reason.
  */
-export async function connect(options: ConnectionOptions): Promise<Db> {
+export async function connect(options: ConnectionOptions, hooks?: PoolHooks): Promise<Db> {
   const address = options.host.includes(':')
     ? `[${options.host}]:${options.port}`
     : `${options.host}:${options.port}`
   let db: Db | undefined
   try {
-    db = await open(options, address, options.ssl.mode === 'preferred' ? 'try-tls' : 'as-configured')
+    db = await open(options, address, options.ssl.mode === 'preferred' ? 'try-tls' : 'as-configured', hooks)
   } catch (err) {
     if (options.ssl.mode === 'preferred' && isNoTlsSupport(err)) {
       // PREFERRED means what it means for the mysql client: TLS when the server offers it, else plain.
-      db = await open(options, address, 'plain').catch((e: unknown) => {
+      db = await open(options, address, 'plain', hooks).catch((e: unknown) => {
         throw toConnectError(e, options, address)
       })
     } else {
@@ -67,7 +70,12 @@ export async function connect(options: ConnectionOptions): Promise<Db> {
   return db
 }
 
-async function open(options: ConnectionOptions, address: string, tls: 'try-tls' | 'as-configured' | 'plain') {
+async function open(
+  options: ConnectionOptions,
+  address: string,
+  tls: 'try-tls' | 'as-configured' | 'plain',
+  hooks?: PoolHooks,
+) {
   const poolOptions: PoolOptions = {
     host: options.host,
     port: options.port,
@@ -108,6 +116,13 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
     return identityFailure
   }
   const core: CorePool = mysql.createPool(poolOptions)
+  const guard = {
+    side: options.side,
+    address,
+    acquireTimeoutMs: options.acquireTimeoutMs,
+    ...(hooks ? { hooks } : {}),
+  }
+  const refusedWaiting = guardPool(core, guard)
   // Every socket of the pool, so a close that a stalled peer never acknowledges can still be cut.
   const sockets = new Set<import('node:net').Socket>()
   // A peer that stops answering without closing (a hung server, a NAT box) is invisible to TCP keepalive.
@@ -165,15 +180,22 @@ async function open(options: ConnectionOptions, address: string, tls: 'try-tls' 
       flavor,
       maxAllowedPacket: Number(row.packet),
       address,
+      refusedWaiting,
       async dedicated() {
-        const conn = mysql.createConnection(poolOptions).promise()
-        // Remembered but never timed out: the run lock's connection rightly sits idle for the whole run.
-        watch((conn as unknown as { connection: unknown }).connection, false)
-        // A connection that dies while idle (network reset, server killed) emits 'error' with no query to
-        // reject it; unheard, that event crashed the whole run (test/integration/faults.test.ts, target
-        // connections cut mid-sync). The next query on it fails and says so; a lock it held died with it.
-        conn.on('error', () => undefined)
-        await conn.query(SESSION_INIT)
+        const conn = await waitWhileRefused(guard, async () => {
+          const c = mysql.createConnection(poolOptions).promise()
+          // Remembered but never timed out: the run lock's connection rightly sits idle for the whole run.
+          watch((c as unknown as { connection: unknown }).connection, false)
+          // A connection that dies while idle (network reset, server killed) emits 'error' with no query to
+          // reject it; unheard, that event crashed the whole run (test/integration/faults.test.ts, target
+          // connections cut mid-sync). The next query on it fails and says so; a lock it held died with it.
+          c.on('error', () => undefined)
+          await c.query(SESSION_INIT).catch((err: unknown) => {
+            c.destroy()
+            throw err
+          })
+          return c
+        })
         const failure = wrongHost((conn as unknown as { connection: unknown }).connection)
         if (failure) {
           conn.destroy()
@@ -231,6 +253,8 @@ const TLS_CODES = new Set([
 
 /** Map a connect-time failure to exit 3 with the host and the server's reason, never the password. */
 export function toConnectError(err: unknown, options: ConnectionOptions, address: string): ConnectError {
+  // Already ours and worded (db/pool-guard.ts: no connection within pool.acquire_timeout).
+  if (err instanceof ConnectError) return err
   const e = err as { code?: string; errno?: number; message?: string }
   const where = `${options.side} ${address}`
   const urlVar = options.side === 'source' ? 'the source url' : 'the target url'

@@ -2,17 +2,21 @@ import { randomBytes } from 'node:crypto'
 import type { ConnectionOptions } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { connect, type Db } from './connect.js'
+import type { PoolHooks } from './pool-guard.js'
 
 /**
  * Connect both sides at once; close the first if the second fails. Every command that reads both sides
  * connects through here, so every one refuses a source and target that are the same database (exit 2)
  * before it reads or writes anything.
  */
-export async function connectPair(sides: {
-  source: ConnectionOptions
-  target: ConnectionOptions
-}): Promise<{ source: Db; target: Db }> {
-  const [s, t] = await Promise.allSettled([connect(sides.source), connect(sides.target)])
+export async function connectPair(
+  sides: {
+    source: ConnectionOptions
+    target: ConnectionOptions
+  },
+  hooks?: PoolHooks,
+): Promise<{ source: Db; target: Db }> {
+  const [s, t] = await Promise.allSettled([connect(sides.source, hooks), connect(sides.target, hooks)])
   if (s.status === 'fulfilled' && t.status === 'fulfilled') {
     const pair = { source: s.value, target: t.value }
     try {

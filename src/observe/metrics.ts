@@ -17,6 +17,10 @@ export const METRIC_NAMES = [
   'dbsync_last_success_timestamp_seconds',
   'dbsync_replication_lag_seconds',
   'dbsync_pool_connections',
+  'dbsync_pool_max_connections',
+  'dbsync_pool_acquire_seconds',
+  'dbsync_pool_errors_total',
+  'dbsync_table_consecutive_failures',
   'dbsync_consecutive_failures',
   'dbsync_ticks_skipped_total',
 ] as const
@@ -30,6 +34,8 @@ export interface PoolSample {
   inUse: number
   idle: number
   waiting: number
+  /** pool.max */
+  max: number
 }
 
 /** What metrics need from a table's result (a subset of sync/job.ts TableResult). */
@@ -55,6 +61,10 @@ export interface Metrics {
   setConsecutiveFailures(n: number): void
   /** Where pool gauges come from; read on each scrape so they are live. */
   setPoolSource(source: () => PoolSample[]): void
+  /** A connection was handed out after waiting this long (db/pool-guard.ts). */
+  poolAcquired(side: PoolSample['side'], seconds: number): void
+  /** refused (server at max_connections), timeout (acquire_timeout passed) or connect (other). */
+  poolError(side: PoolSample['side'], kind: 'refused' | 'timeout' | 'connect'): void
 }
 
 export interface MetricsOptions {
@@ -66,6 +76,9 @@ export interface MetricsOptions {
 
 // Runs take from seconds (a few changed rows) to hours (a first full copy).
 const DURATION_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 10800]
+// Getting a pooled connection takes microseconds when one is free, a round trip to open one, and up to
+// pool.acquire_timeout when the pool is full or the server refuses.
+const ACQUIRE_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300]
 
 /** A registry of its own (not prom-client's global one), so tests and library users can hold several. */
 export function createMetrics(opts: MetricsOptions): Metrics {
@@ -132,6 +145,37 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       }
     },
   })
+  new Gauge({
+    name: 'dbsync_pool_max_connections',
+    help: 'pool.max of each side: the most connections dbsync opens to that server',
+    labelNames: ['side'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const p of poolSource()) this.set({ side: p.side }, p.max)
+    },
+  })
+  const acquire = new Histogram({
+    name: 'dbsync_pool_acquire_seconds',
+    help: 'Time to get a pooled connection, by side (waits for a full pool or a refusing server included)',
+    labelNames: ['side'],
+    buckets: ACQUIRE_BUCKETS,
+    registers: [registry],
+  })
+  const poolErrors = new Counter({
+    name: 'dbsync_pool_errors_total',
+    help: 'Failures to get a connection: refused (server at max_connections; retried), timeout (pool.acquire_timeout passed; the table fails), connect (other errors)',
+    labelNames: ['side', 'kind'],
+    registers: [registry],
+  })
+  for (const side of ['source', 'target'])
+    for (const kind of ['refused', 'timeout', 'connect']) poolErrors.inc({ side, kind }, 0)
+  const tableFailures = new Gauge({
+    name: 'dbsync_table_consecutive_failures',
+    help: 'Runs in a row in which the table failed; 0 after a success',
+    labelNames: ['table'],
+    registers: [registry],
+  })
   const failures = new Gauge({
     name: 'dbsync_consecutive_failures',
     help: 'Failed runs since the last successful one',
@@ -174,6 +218,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       rows.inc({ table: r.table, operation: 'unchanged' }, r.unchanged)
       rows.inc({ table: r.table, operation: 'deleted' }, r.deleted)
       if (r.status === 'ok') lastSuccess.set({ table: r.table }, Math.floor(at / 1000))
+      if (r.status === 'ok') tableFailures.set({ table: r.table }, 0)
+      else if (r.status === 'failed') tableFailures.inc({ table: r.table })
       if (r.lastCursor && cursorEpochMs(r.lastCursor) !== undefined) newestCursor.set(r.table, r.lastCursor)
     },
     tickSkipped(reason) {
@@ -184,6 +230,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     setPoolSource(source) {
       poolSource = source
+    },
+    poolAcquired(side, seconds) {
+      acquire.observe({ side }, seconds)
+    },
+    poolError(side, kind) {
+      poolErrors.inc({ side, kind })
     },
   }
 }

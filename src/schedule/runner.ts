@@ -1,6 +1,7 @@
 import type { Pool as CorePool } from 'mysql2'
 import type { Pipeline } from '../config/types.js'
 import type { Db } from '../db/connect.js'
+import type { PoolHooks } from '../db/pool-guard.js'
 import { DbsyncError, errorMessage, LockError } from '../errors.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics, PoolSample } from '../observe/metrics.js'
@@ -18,7 +19,12 @@ export function poolStats(db: Db): Omit<PoolSample, 'side'> {
   }
   const all = core._allConnections?.length ?? 0
   const idle = core._freeConnections?.length ?? 0
-  return { inUse: Math.max(0, all - idle), idle, waiting: core._connectionQueue?.length ?? 0 }
+  return {
+    inUse: Math.max(0, all - idle),
+    idle,
+    waiting: (core._connectionQueue?.length ?? 0) + db.refusedWaiting(),
+    max: db.options.poolMax,
+  }
 }
 
 /** Destroy every connection of a pool at once: queries in flight fail, which frees a stuck run. */
@@ -47,10 +53,11 @@ export class PairRunner {
     private readonly pipeline: Pipeline,
     private readonly only?: string[],
     private readonly concurrency?: number,
+    private readonly hooks?: PoolHooks,
   ) {}
 
   async run(req: RunRequest): Promise<RunResult> {
-    this.pair ??= await connectPair(this.pipeline)
+    this.pair ??= await connectPair(this.pipeline, this.hooks)
     try {
       return await runSync({
         pipeline: this.pipeline,

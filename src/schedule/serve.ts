@@ -38,7 +38,10 @@ export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | 
   const { pipeline } = opts
   const logger = log().child({ pipeline: pipeline.name })
   const metrics = createMetrics({ pipeline: pipeline.name })
-  const runner = new PairRunner(pipeline, opts.only, opts.concurrency)
+  const runner = new PairRunner(pipeline, opts.only, opts.concurrency, {
+    acquired: (side, seconds) => metrics.poolAcquired(side, seconds),
+    error: (side, kind) => metrics.poolError(side, kind),
+  })
   metrics.setPoolSource(() => runner.pools())
   const notifier = pipeline.notify ? new Notifier(pipeline.notify, { logger }) : undefined
   const scheduler = new Scheduler({

@@ -195,6 +195,7 @@ async function connectionOptions(url: DatabaseUrl): Promise<ConnectionOptions> {
     database: url.database,
     ssl,
     poolMax: 2,
+    acquireTimeoutMs: 60_000,
     connectTimeoutMs: url.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     stallTimeoutMs: 10 * 60 * 1000,
   }

@@ -70,8 +70,8 @@ describe('metrics', () => {
     const m = createMetrics({ pipeline: 'shop', defaultMetrics: false })
     let waiting = 0
     m.setPoolSource(() => [
-      { side: 'source', inUse: 2, idle: 1, waiting },
-      { side: 'target', inUse: 0, idle: 3, waiting: 0 },
+      { side: 'source', inUse: 2, idle: 1, waiting, max: 4 },
+      { side: 'target', inUse: 0, idle: 3, waiting: 0, max: 10 },
     ])
     expect(await m.registry.metrics()).toContain(
       'dbsync_pool_connections{side="source",state="waiting",pipeline="shop"} 0',
@@ -81,6 +81,25 @@ describe('metrics', () => {
     expect(text).toContain('dbsync_pool_connections{side="source",state="in_use",pipeline="shop"} 2')
     expect(text).toContain('dbsync_pool_connections{side="source",state="waiting",pipeline="shop"} 5')
     expect(text).toContain('dbsync_pool_connections{side="target",state="idle",pipeline="shop"} 3')
+    expect(text).toContain('dbsync_pool_max_connections{side="source",pipeline="shop"} 4')
+  })
+
+  it('counts pool errors by kind, acquire times, and failures in a row per table', async () => {
+    const m = createMetrics({ pipeline: 'shop', defaultMetrics: false })
+    m.poolError('target', 'refused')
+    m.poolError('target', 'refused')
+    m.poolAcquired('target', 0.3)
+    const failed = { table: 'orders', rowsRead: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0 }
+    m.tableFinished({ ...failed, status: 'failed' })
+    m.tableFinished({ ...failed, status: 'failed' })
+    let text = await m.registry.metrics()
+    expect(text).toContain('dbsync_pool_errors_total{side="target",kind="refused",pipeline="shop"} 2')
+    expect(text).toContain('dbsync_pool_errors_total{side="source",kind="timeout",pipeline="shop"} 0')
+    expect(text).toContain('dbsync_pool_acquire_seconds_bucket{le="0.5",pipeline="shop",side="target"} 1')
+    expect(text).toContain('dbsync_table_consecutive_failures{table="orders",pipeline="shop"} 2')
+    m.tableFinished({ ...failed, status: 'ok' })
+    text = await m.registry.metrics()
+    expect(text).toContain('dbsync_table_consecutive_failures{table="orders",pipeline="shop"} 0')
   })
 
   it('counts runs by status and observes their duration', async () => {
