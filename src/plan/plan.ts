@@ -1,5 +1,6 @@
 import type { Pipeline, Strategy, TableConfig } from '../config/types.js'
 import { describeChange, diffTable } from '../schema/diff.js'
+import { recopiedColumns } from '../schema/diff-definition.js'
 import type { TableDef } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
 
@@ -110,6 +111,14 @@ function planTable(
     return { ...plan, action: 'full_reload', summary: `full reload of ${rows}${rebuilt}` }
   }
   const what = pending ? (pending.rows > 0 ? `${pendingText(pending)} pending` : 'no rows pending') : rows
+  const recopied = recopiedColumns(changes)
+  if (state && (recopied.length || state.recopyAfter)) {
+    // The target computes its own values for such a column: sync copies the existing rows again.
+    const why = recopied.length ? `new column ${recopied.join(', ')} has a computed default` : 'unfinished'
+    plan.schemaChanges.push(
+      `re-copy existing rows (~${source.estimatedRows.toLocaleString('en-US')}, estimated): ${why}`,
+    )
+  }
   if (plan.schemaChanges.length) {
     return { ...plan, action: 'schema_changes', summary: `${changeCount(plan.schemaChanges)}, then ${what}` }
   }

@@ -60,3 +60,18 @@ function balanced(s: string): boolean {
   }
   return depth === 0
 }
+
+/**
+ * The added columns whose existing values the target cannot compute as the source did: an expression
+ * default (CURRENT_TIMESTAMP, UUID(), …) or AUTO_INCREMENT. Existing rows are copied again for them
+ * (sync/recopy.ts).
+ */
+export function recopiedColumns(changes: readonly SchemaChange[]): string[] {
+  return changes.flatMap((c) =>
+    c.kind === 'add_column' &&
+    c.column.generated === null &&
+    (c.column.default.kind === 'expression' || c.column.autoIncrement)
+      ? [c.column.name]
+      : [],
+  )
+}

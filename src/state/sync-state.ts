@@ -10,6 +10,8 @@ export const STATE_TABLE = '_sync_state'
  * "rows at last_cursor itself are re-read" (after a full refresh, where rows were not read in cursor order).
  * `phase` is 'initial' while a first load copies the table in primary-key order: `last_key` is then the
  * key position and `last_cursor` the cursor bound fixed when that load began (see incremental.ts).
+ * `recopy_after` is set while existing rows must be copied again by key (a column the target cannot fill
+ * by itself was added, see recopy.ts): the key position reached, `[]` for "from the start"; NULL: none.
  */
 export const STATE_DDL = `CREATE TABLE IF NOT EXISTS \`${STATE_TABLE}\` (
   pipeline VARCHAR(64) NOT NULL,
@@ -26,6 +28,7 @@ export const STATE_DDL = `CREATE TABLE IF NOT EXISTS \`${STATE_TABLE}\` (
   started_at DATETIME(6) NULL,
   updated_at DATETIME(6) NOT NULL,
   finished_at DATETIME(6) NULL,
+  recopy_after TEXT NULL,
   PRIMARY KEY (pipeline, table_name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
 
@@ -46,6 +49,8 @@ export interface SyncState {
   status: TableStatus
   error: string | null
   updatedAt: string
+  /** Key position of a pending re-copy of existing rows ([] = from the start); null when none. */
+  recopyAfter: Buffer[] | null
 }
 
 interface StateRow {
@@ -61,11 +66,20 @@ interface StateRow {
   status: string
   error: string | null
   updated_at: string
+  recopy_after?: string | null
 }
 
-/** Create `_sync_state` on first use. */
+/** Create `_sync_state` on first use, and add the columns later versions need to an older one. */
 export async function ensureStateTable(target: Db): Promise<void> {
   await sql.raw(STATE_DDL).execute(target.kysely)
+  const [rows] = await target.pool.query(
+    `SELECT 1 FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'recopy_after'`,
+    [STATE_TABLE],
+  )
+  if ((rows as unknown[]).length === 0) {
+    await sql.raw(`ALTER TABLE \`${STATE_TABLE}\` ADD COLUMN recopy_after TEXT NULL`).execute(target.kysely)
+  }
 }
 
 /**
@@ -101,6 +115,7 @@ export async function readState(
       status: r.status as TableStatus,
       error: r.error,
       updatedAt: r.updated_at,
+      recopyAfter: r.recopy_after ? decodeKey(r.recopy_after) : null,
     })
   }
   return out
@@ -123,6 +138,8 @@ export interface StateUpdate {
   error: string | null
   startedAt?: boolean
   finished?: boolean
+  /** Set or clear the pending re-copy position ([] = from the start, null = none); absent: unchanged. */
+  recopyAfter?: Buffer[] | null
 }
 
 /**
@@ -146,6 +163,7 @@ export function stateQuery(db: DynamicKysely, u: StateUpdate) {
     started_at: u.startedAt ? now : null,
     updated_at: now,
     finished_at: u.finished ? now : null,
+    ...(u.recopyAfter === undefined ? {} : { recopy_after: u.recopyAfter ? encodeKey(u.recopyAfter) : null }),
   }
   return db
     .insertInto(STATE_TABLE)
@@ -163,6 +181,7 @@ export function stateQuery(db: DynamicKysely, u: StateUpdate) {
       started_at: u.startedAt ? now : sql`started_at`,
       updated_at: now,
       finished_at: u.finished ? now : sql`finished_at`,
+      ...(u.recopyAfter === undefined ? {} : { recopy_after: values.recopy_after }),
     })
 }
 

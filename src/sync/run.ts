@@ -15,6 +15,7 @@ import { detectDeletes } from './deletes.js'
 import { syncFullRefresh } from './full-refresh.js'
 import { firstLoadDdl, syncIncremental } from './incremental.js'
 import { rowShape, type TableJob, type TableResult } from './job.js'
+import { recopyRows } from './recopy.js'
 import { refreshRepair, repairTable } from './repair.js'
 import { backoffDelay, isTransient, sleep } from './retry.js'
 import { applySchemaChanges, carryAutoIncrement, executeDdl } from './schema-sync.js'
@@ -308,6 +309,9 @@ async function syncTable(
     result.schemaChanges.push('create table')
   } else {
     result.schemaChanges.push(...(await applySchemaChanges(job)))
+    // Existing rows the target filled with its own values for a new column (saved before the ALTER).
+    await recopyRows(job, shape, result)
+    if (job.signal.aborted) return
   }
   await syncIncremental(job, shape, result)
   if (!job.signal.aborted) await carryAutoIncrement(job)

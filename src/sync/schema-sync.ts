@@ -4,8 +4,10 @@ import { quoteId } from '../db/quote.js'
 import { errorMessage, SyncError } from '../errors.js'
 import { renderAlter } from '../schema/ddl.js'
 import { describeChange, diffTable, type SchemaChange } from '../schema/diff.js'
+import { recopiedColumns } from '../schema/diff-definition.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableJob } from './job.js'
+import { markRecopy } from './recopy.js'
 import { isTransient } from './retry.js'
 
 /**
@@ -20,10 +22,15 @@ export async function applySchemaChanges(job: TableJob): Promise<string[]> {
   refuseIncompatible(job.config.name, changes)
   const statements = renderAlter(job.config.name, changes, job.target.flavor)
   if (statements.length === 0) return []
+  const recopied = recopiedColumns(changes)
+  // Saved before the ALTER: a crash between the two must still re-copy the rows the target filled itself.
+  if (recopied.length) await markRecopy(job)
   for (const text of statements) await executeDdl(job.target, job.config.name, text)
   const fresh = await introspect(job.target, [job.config.name])
   job.targetDef = fresh.get(job.config.name) ?? job.targetDef
-  return changes.map(describeChange)
+  const described = changes.map(describeChange)
+  if (recopied.length && job.state) described.push(`re-copy existing rows for ${recopied.join(', ')}`)
+  return described
 }
 
 /** Throw for the first incompatible change, naming the column, both types and the way out. */

@@ -26,6 +26,9 @@ const CHANGES = [
   "ALTER TABLE staff MODIFY first_name VARCHAR(45) NOT NULL COMMENT 'given name'",
   'ALTER TABLE payment ADD CONSTRAINT amount_positive CHECK (amount >= 0)',
   'ALTER TABLE film DROP CONSTRAINT rate_positive',
+  // Expression defaults: the target's ALTER would compute its own values for the existing rows.
+  'ALTER TABLE actor ADD COLUMN token CHAR(36) NOT NULL DEFAULT (uuid()) AFTER last_name',
+  'ALTER TABLE payment ADD COLUMN noted_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)',
 ]
 
 describe('a sakila-like schema, end to end', () => {
@@ -80,6 +83,10 @@ describe('a sakila-like schema, end to end', () => {
     expect(diff.stdout).toContain('table comment: "people who act" -> "people who act in films"')
     expect(diff.stdout).toContain('add check amount_positive')
     expect(diff.stdout).toContain('drop check rate_positive')
+    const plan = await cli('plan')
+    expect(plan.exitCode, plan.stderr + plan.stdout).toBe(0)
+    expect(plan.stdout).toContain('re-copy existing rows (~')
+    expect(plan.stdout).toContain('new column token has a computed default')
     const res = await cli('sync')
     expect(res.exitCode, res.stderr + res.stdout).toBe(0)
     await expectIdentical()
@@ -87,5 +94,20 @@ describe('a sakila-like schema, end to end', () => {
     expect(again.exitCode, again.stderr + again.stdout).toBe(0)
     const validate = await cli('validate', '--data')
     expect(validate.exitCode, validate.stderr + validate.stdout).toBe(0)
+  }, 180_000)
+
+  it('a re-copy saved before the ALTER still happens after a crash between the two', async () => {
+    const add = 'ALTER TABLE staff ADD COLUMN badge CHAR(36) NOT NULL DEFAULT (uuid())'
+    await dbs.source.query(add)
+    // As a run killed right after its ALTER leaves it: the column exists, the re-copy is only recorded.
+    await dbs.target.query(add)
+    await dbs.target.query("UPDATE _sync_state SET recopy_after = '[]' WHERE table_name = 'staff'")
+    const plan = await cli('plan')
+    expect(plan.stdout).toContain('re-copy existing rows (~')
+    const res = await cli('sync')
+    expect(res.exitCode, res.stderr + res.stdout).toBe(0)
+    await expectIdentical()
+    const [state] = await dbs.target.query("SELECT recopy_after FROM _sync_state WHERE table_name = 'staff'")
+    expect(state).toEqual([{ recopy_after: null }])
   }, 180_000)
 })

@@ -34,6 +34,7 @@ function state(lastCursor: string | null): SyncState {
     status: 'ok',
     error: null,
     updatedAt: '2024-01-01 00:00:00',
+    recopyAfter: null,
   }
 }
 
