@@ -90,6 +90,19 @@ async function buildConnection(side: Side, raw: PipelineFile, baseDir: string, a
     acquireTimeoutMs: parseDuration(conf.pool?.acquire_timeout ?? '5m'),
     connectTimeoutMs: url.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     stallTimeoutMs: parseDuration(raw.query_timeout),
+    rsaKey: {
+      fetch: url.rsaKey.fetch ?? false,
+      ...(url.rsaKey.path === undefined
+        ? {}
+        : {
+            publicKey: await readText(
+              resolve(baseDir, url.rsaKey.path),
+              [side, 'url'],
+              `${side} server-public-key-path`,
+              at,
+            ),
+          }),
+    },
   }
   return options
 }

@@ -34,6 +34,12 @@ export interface ConnectionOptions {
   connectTimeoutMs: number
   /** A pooled connection on which nothing moves for this long is failed (query_timeout). */
   stallTimeoutMs: number
+  /**
+   * caching_sha2_password (MySQL 8's default) over a connection without TLS sends the password encrypted
+   * with the server's RSA key: `publicKey` (PEM, from server-public-key-path) or, only when `fetch` is set
+   * (get-server-public-key=true), the key the server sends, which a man in the middle could replace.
+   */
+  rsaKey?: { publicKey?: string; fetch: boolean }
 }
 
 /** One entry of `tables:` as written, after `defaults:` were merged into it. */

@@ -14,13 +14,23 @@ export interface DatabaseUrl {
   ssl: { mode?: SslMode; ca?: string; cert?: string; key?: string }
   /** From `connect-timeout` (seconds in the URL, like the mysql client's option). */
   connectTimeoutMs?: number
+  /** caching_sha2_password without TLS: the server's RSA public key, as the mysql client's options name it. */
+  rsaKey: { path?: string; fetch?: boolean }
 }
 
 export const DEFAULT_MYSQL_PORT = 3306
 
 const URL_SHAPE = 'mysql://user:password@host:3306/database'
 const SSL_MODES: readonly SslMode[] = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity']
-const PARAMS = ['ssl-mode', 'ssl-ca', 'ssl-cert', 'ssl-key', 'connect-timeout'] as const
+const PARAMS = [
+  'ssl-mode',
+  'ssl-ca',
+  'ssl-cert',
+  'ssl-key',
+  'connect-timeout',
+  'server-public-key-path',
+  'get-server-public-key',
+] as const
 type Param = (typeof PARAMS)[number]
 
 /**
@@ -67,7 +77,7 @@ export function parseDatabaseUrl(url: string, side: 'source' | 'target'): Databa
   if (database === '') fail('no database name', `add it after the host: ${URL_SHAPE}`)
   if (database.includes('/')) fail(`database name "${database}" contains "/"`, 'percent-encode it as %2F')
 
-  const parsed: DatabaseUrl = { host, port, user, password, database, ssl: {} }
+  const parsed: DatabaseUrl = { host, port, user, password, database, ssl: {}, rsaKey: {} }
   for (const [key, value] of parseQuery(query, fail)) {
     switch (key) {
       case 'ssl-mode':
@@ -90,6 +100,19 @@ export function parseDatabaseUrl(url: string, side: 'source' | 'target'): Databa
           fail(`connect-timeout "${value}" is not a positive number of seconds`, 'e.g. connect-timeout=10')
         }
         parsed.connectTimeoutMs = Math.round(seconds * 1000)
+        break
+      }
+      case 'server-public-key-path':
+        parsed.rsaKey.path = value
+        break
+      case 'get-server-public-key': {
+        const flag = /^(true|1|on|yes)$/i.test(value)
+          ? true
+          : /^(false|0|off|no)$/i.test(value)
+            ? false
+            : null
+        if (flag === null) fail(`get-server-public-key "${value}" is not true or false`)
+        parsed.rsaKey.fetch = flag
         break
       }
     }

@@ -8,6 +8,7 @@ import { ConnectError } from '../errors.js'
 import { redact } from '../observe/redact.js'
 import { detectFlavor, type Flavor } from './flavor.js'
 import { guardPool, type PoolHooks, waitWhileRefused } from './pool-guard.js'
+import { authPlugins, RSA_KEY_REFUSED } from './rsa-key.js'
 import { sslConfig } from './ssl.js'
 
 /**
@@ -101,6 +102,8 @@ async function open(
     queueLimit: 0,
     // Without FOUND_ROWS, an upsert that changes nothing reports 0 affected rows: write.ts counts on it.
     flags: ['-MULTI_STATEMENTS', '-FOUND_ROWS'],
+    // MySQL 8's caching_sha2_password without TLS: never fetch the server's RSA key unasked (rsa-key.ts).
+    authPlugins: authPlugins(options.rsaKey),
   }
   const ssl = tls === 'plain' ? undefined : sslConfig(options.ssl)
   const checkIpIdentity = ssl?.verifyIdentity === true && isIP(options.host) !== 0
@@ -261,6 +264,14 @@ export function toConnectError(err: unknown, options: ConnectionOptions, address
   const reason = redact(e?.message ?? String(err))
   let message: string
   let hint: string
+  if (e?.message?.includes(RSA_KEY_REFUSED)) {
+    return new ConnectError(
+      `${where}: ${RSA_KEY_REFUSED} (caching_sha2_password without TLS), and dbsync does not fetch that key unasked`,
+      `use TLS (ssl-mode=REQUIRED), or give the key with server-public-key-path=/path/to/public_key.pem in ${urlVar}, ` +
+        'or add get-server-public-key=true to trust the key the server sends (safe on a trusted network only)',
+      { cause: err },
+    )
+  }
   switch (e?.code) {
     case 'ECONNREFUSED':
       message = `${where}: connection refused`

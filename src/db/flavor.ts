@@ -1,6 +1,10 @@
 /**
- * Every MySQL/MariaDB difference lives here. Shared code asks the Flavor, never the server's name.
+ * Every MySQL/MariaDB difference lives here (with flavor-collation.ts, and flavor-differences.ts listing
+ * them all with their sources). Shared code asks the Flavor, never the server's name.
  */
+import { type CollationChoice, collationFor } from './flavor-collation.js'
+
+export type { CollationChoice } from './flavor-collation.js'
 
 export type ColumnDefault =
   | { kind: 'none' }
@@ -55,6 +59,16 @@ export interface Flavor {
    * parts never carry one.
    */
   indexSubPart(indexKind: string, subPart: number | null): number | null
+  /**
+   * The collation to create a column or table with on this (target) server for a source collation:
+   * MySQL 8's utf8mb4_0900_* become MariaDB's UCA 14.0.0 NO PAD collations and back, utf8mb3_* is spelled
+   * utf8_* where the server predates that name; `name: null` when nothing equivalent exists.
+   */
+  collationFor(sourceCollation: string): CollationChoice
+  /** Columns can be INVISIBLE (MySQL 8.0.23+, MariaDB 10.3.3+); older servers get them visible. */
+  hasInvisibleColumns: boolean
+  /** True for this server version or a later one. */
+  atLeast(major: number, minor: number, patch: number): boolean
 }
 
 const MARIADB_RE = /mariadb/i
@@ -82,7 +96,8 @@ export function detectFlavor(version: string, versionComment = ''): Flavor {
     upsertValueRef: rowAlias ? (q) => `\`_new\`.${q}` : (q) => `VALUES(${q})`,
     upsertRowAlias: rowAlias ? ' AS `_new`' : '',
     charsetName(name) {
-      // utf8mb3 is the spelling of MariaDB 10.6+ and MySQL 8.0.30+; older servers know it as utf8.
+      // MariaDB 10.6+ reports utf8mb3 and older ones utf8; MySQL has accepted utf8mb3 as an alias since
+      // 5.5.3 and reports it from 8.0.30 (collation names: see collationFor).
       if (name === 'utf8mb3' || name === 'utf8') {
         const knowsMb3 = kind === 'mariadb' ? atLeast(10, 6, 0) : atLeast(8, 0, 0)
         return knowsMb3 ? 'utf8mb3' : 'utf8'
@@ -101,6 +116,9 @@ export function detectFlavor(version: string, versionComment = ''): Flavor {
           : null,
     namesChecks: kind === 'mariadb',
     indexSubPart: (indexKind, subPart) => (/^(SPATIAL|FULLTEXT)$/i.test(indexKind) ? null : subPart),
+    collationFor: (name) => collationFor(name, { kind, atLeast }),
+    hasInvisibleColumns: kind === 'mysql' ? atLeast(8, 0, 23) : atLeast(10, 3, 3),
+    atLeast,
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Pipeline, Strategy, TableConfig } from '../config/types.js'
+import type { Flavor } from '../db/flavor.js'
 import { describeChange, diffTable } from '../schema/diff.js'
 import { recopiedColumns } from '../schema/diff-definition.js'
 import type { TableDef } from '../schema/table-def.js'
@@ -45,6 +46,8 @@ export interface TablePlan {
 export interface PlanEnvironment {
   /** Whether information_schema.INNODB_TRX is readable on the source (the late-commit cap needs it). */
   lateCommitCap: boolean
+  /** The target server's flavor: collations it lacks are mapped (and named in the warnings). */
+  targetFlavor?: Flavor
 }
 
 /**
@@ -86,8 +89,8 @@ function planTable(
   env: PlanEnvironment,
 ): TablePlan {
   const incremental = config.strategy === 'incremental'
-  const warnings = tableWarnings(config, source, env)
-  const changes = target ? diffTable(source, target) : []
+  const warnings = [...tableWarnings(config, source, env), ...crossFlavorWarnings(source, env.targetFlavor)]
+  const changes = target ? diffTable(source, target, env.targetFlavor) : []
   const plan: TablePlan = {
     table: config.name,
     strategy: config.strategy,
@@ -174,6 +177,27 @@ function tableWarnings(config: TableConfig, source: TableDef, env: PlanEnvironme
       'late-commit cap unavailable: information_schema.INNODB_TRX is not readable (needs the PROCESS privilege); ' +
         'late commits are covered only by lag',
     )
+  }
+  return warnings
+}
+
+/** Which columns the target gets under another collation or type than the source's (cross-flavor copies). */
+function crossFlavorWarnings(source: TableDef, flavor: Flavor | undefined): string[] {
+  if (!flavor) return []
+  const warnings: string[] = []
+  const mapped = (what: string, collation: string | null) => {
+    const choice = collation ? flavor.collationFor(collation) : null
+    if (!choice?.mapped) return
+    warnings.push(`${what}: ${choice.note}${choice.name === null ? '; creating it on the target fails' : ''}`)
+  }
+  mapped('table default', source.collation)
+  for (const c of source.columns) {
+    mapped(`column ${c.name}`, c.collation)
+    if (c.dataType === 'json' && flavor.kind === 'mariadb') {
+      warnings.push(
+        `column ${c.name}: MySQL JSON becomes MariaDB JSON (LONGTEXT with json_valid); the text is MySQL's normalized form`,
+      )
+    }
   }
   return warnings
 }

@@ -1,6 +1,6 @@
 import type { Flavor } from '../db/flavor.js'
 import { quoteId, quoteString } from '../db/quote.js'
-import { assertNever } from '../errors.js'
+import { assertNever, SyncError } from '../errors.js'
 import type { SchemaChange } from './diff.js'
 import {
   type CheckDef,
@@ -18,7 +18,7 @@ export const ROW_ID_INDEX = '_dlt_id_unique'
 export function renderColumn(c: ColumnDef, flavor: Flavor): string {
   const parts = [quoteId(c.name), c.columnType]
   if (c.charset) parts.push(`CHARACTER SET ${flavor.charsetName(c.charset)}`)
-  if (c.collation) parts.push(`COLLATE ${c.collation}`)
+  if (c.collation) parts.push(`COLLATE ${targetCollation(c.collation, flavor, `column ${c.name}`)}`)
   if (c.generated) {
     parts.push(`GENERATED ALWAYS AS (${c.generated.expression}) ${c.generated.stored ? 'STORED' : 'VIRTUAL'}`)
     // Generated columns take NULL/NOT NULL after the expression on MySQL; MariaDB rejects NOT NULL.
@@ -30,8 +30,21 @@ export function renderColumn(c: ColumnDef, flavor: Flavor): string {
     if (c.onUpdate) parts.push(c.onUpdate.toUpperCase())
     if (c.autoIncrement) parts.push('AUTO_INCREMENT')
   }
+  if (c.invisible && flavor.hasInvisibleColumns) parts.push('INVISIBLE')
   if (c.comment) parts.push(`COMMENT ${quoteString(c.comment)}`)
   return parts.join(' ')
+}
+
+/** The collation name for the target (mapped across flavors); refuses one with no equivalent there. */
+function targetCollation(collation: string, flavor: Flavor, what: string): string {
+  const choice = flavor.collationFor(collation)
+  if (choice.name === null) {
+    throw new SyncError(
+      `${what}: ${choice.note}`,
+      'give the source column a collation both servers know (e.g. utf8mb4_bin or utf8mb4_unicode_520_ci), or use a target of the same flavor',
+    )
+  }
+  return choice.name
 }
 
 function renderDefault(c: ColumnDef): string | null {
@@ -95,7 +108,7 @@ export function renderCreateTable(
   // Carried so a target promoted to primary does not hand out ids the source already used.
   if (def.autoIncrement) tableOpts.push(`AUTO_INCREMENT=${BigInt(def.autoIncrement)}`)
   if (def.charset) tableOpts.push(`DEFAULT CHARSET=${flavor.charsetName(def.charset)}`)
-  if (def.collation) tableOpts.push(`COLLATE=${def.collation}`)
+  if (def.collation) tableOpts.push(`COLLATE=${targetCollation(def.collation, flavor, `table ${def.name}`)}`)
   if (def.comment) tableOpts.push(`COMMENT=${quoteString(def.comment)}`)
   return `CREATE TABLE ${quoteId(name)} (\n  ${lines.join(',\n  ')}\n) ${tableOpts.join(' ')}`
 }

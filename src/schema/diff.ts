@@ -1,3 +1,4 @@
+import { type CollationTarget, sameCollation } from '../db/flavor-collation.js'
 import { assertNever } from '../errors.js'
 import { charsetMaxLen, normalizeCharset, type ParsedType, parseColumnType } from './column-type.js'
 import { diffDefinition } from './diff-definition.js'
@@ -51,7 +52,11 @@ export type SchemaChange =
  * drops, narrows or reorders: the target only grows, and a difference that cannot grow is `incompatible`.
  * A target column more permissive than the source's (nullable where the source is NOT NULL) is fine as is.
  */
-export function diffTable(source: TableDef, target: TableDef): SchemaChange[] {
+export function diffTable(
+  source: TableDef,
+  target: TableDef,
+  targetFlavor?: CollationTarget,
+): SchemaChange[] {
   const changes: SchemaChange[] = []
   if (!sameNames(source.primaryKey, target.primaryKey)) {
     changes.push({
@@ -71,7 +76,7 @@ export function diffTable(source: TableDef, target: TableDef): SchemaChange[] {
     if (isOwn(s.name)) continue
     sourceNames.add(s.name.toLowerCase())
     const t = targetCols.get(s.name.toLowerCase())
-    if (t) changes.push(...diffColumn(s, t))
+    if (t) changes.push(...diffColumn(s, t, targetFlavor))
     else changes.push({ kind: 'add_column', column: s, after: previous })
     previous = s.name
   }
@@ -146,7 +151,7 @@ export function changeSummary(c: SchemaChange): Record<string, string | null> {
   }
 }
 
-function diffColumn(s: ColumnDef, t: ColumnDef): SchemaChange[] {
+function diffColumn(s: ColumnDef, t: ColumnDef, targetFlavor?: CollationTarget): SchemaChange[] {
   const incompatible = (reason: string): SchemaChange[] => [
     { kind: 'incompatible', column: s.name, sourceType: s.columnType, targetType: t.columnType, reason },
   ]
@@ -173,7 +178,7 @@ function diffColumn(s: ColumnDef, t: ColumnDef): SchemaChange[] {
   // MySQL's JSON has no character set; MariaDB's JSON is LONGTEXT utf8mb4_bin: compare neither.
   if (s.dataType !== 'json' && s.charset !== null && t.charset !== null) {
     if (
-      normalizeCharset(s.collation) !== normalizeCharset(t.collation) ||
+      !sameColumnCollation(s.collation, t.collation, targetFlavor) ||
       normalizeCharset(s.charset) !== normalizeCharset(t.charset)
     ) {
       return [
@@ -323,4 +328,15 @@ function sameExpression(
       .toLowerCase()
       .replace(/^\((.*)\)$/, '$1')
   return a.stored === b.stored && norm(a.expression) === norm(b.expression)
+}
+
+/**
+ * The target's collation is the source's, or what the target flavor maps it to (a MySQL 8 utf8mb4_0900_*
+ * column on MariaDB, say): then nothing changed. Without the target's flavor only equal names match.
+ */
+function sameColumnCollation(s: string | null, t: string | null, targetFlavor?: CollationTarget): boolean {
+  const a = normalizeCharset(s)
+  const b = normalizeCharset(t)
+  if (a === b) return true
+  return a !== null && b !== null && targetFlavor !== undefined && sameCollation(a, b, targetFlavor)
 }

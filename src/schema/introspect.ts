@@ -110,7 +110,9 @@ export function assemble(
       primaryKey: [],
       indexes: [],
       engine: t.ENGINE,
-      charset: t.CHARSET,
+      // MariaDB 10.10+ lists its UCA 14.0.0 collations in COLLATIONS without a character set (the full
+      // names are in COLLATION_CHARACTER_SET_APPLICABILITY only): the name's prefix is the character set.
+      charset: t.CHARSET ?? t.TABLE_COLLATION?.split('_')[0] ?? null,
       collation: t.TABLE_COLLATION,
       comment: t.TABLE_COMMENT ?? '',
       checks: [],
@@ -193,6 +195,8 @@ function toColumn(flavor: Flavor, c: RawColumn): ColumnDef {
       : flavor.parseDefault(c.COLUMN_DEFAULT, extra, dataType, nullable),
     onUpdate,
     autoIncrement: /auto_increment/i.test(extra),
+    // Both servers say INVISIBLE in EXTRA (MySQL 8.0.23+, MariaDB 10.3.3+).
+    invisible: /\bINVISIBLE\b/i.test(extra),
     generated: isGenerated
       ? { expression: c.GENERATION_EXPRESSION ?? '', stored: generatedKind !== 'VIRTUAL' }
       : null,

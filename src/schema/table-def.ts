@@ -21,6 +21,8 @@ export interface ColumnDef {
   /** e.g. "on update current_timestamp(6)"; empty when none. */
   onUpdate: string
   autoIncrement: boolean
+  /** INVISIBLE: left out of SELECT * (MySQL 8.0.23+, MariaDB 10.3.3+); absent means visible. */
+  invisible?: boolean
   /** Set for generated columns: the expression, and whether it is stored. */
   generated: { expression: string; stored: boolean } | null
   comment: string

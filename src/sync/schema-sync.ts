@@ -18,7 +18,7 @@ import { isTransient } from './retry.js'
  */
 export async function applySchemaChanges(job: TableJob): Promise<string[]> {
   if (!job.targetDef) return []
-  const changes = diffTable(job.sourceDef, job.targetDef)
+  const changes = diffTable(job.sourceDef, job.targetDef, job.target.flavor)
   refuseIncompatible(job.config.name, changes)
   const statements = renderAlter(job.config.name, changes, job.target.flavor)
   if (statements.length === 0) return []

@@ -89,7 +89,7 @@ export function diffOne(
     const sql = full ? rebuildSql(config.name, source, undefined, flavor) : createSql(source, flavor)
     return { ...base, status: 'missing', changes: [], sql }
   }
-  const changes = diffTable(source, target)
+  const changes = diffTable(source, target, flavor)
   if (changes.length === 0) return { ...base, status: 'same', changes: [], sql: [] }
   const summaries = changes.map(changeSummary)
   if (full)

@@ -198,6 +198,25 @@ async function connectionOptions(url: DatabaseUrl): Promise<ConnectionOptions> {
     acquireTimeoutMs: 60_000,
     connectTimeoutMs: url.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     stallTimeoutMs: 10 * 60 * 1000,
+    rsaKey: {
+      fetch: url.rsaKey.fetch ?? false,
+      ...(url.rsaKey.path === undefined ? {} : { publicKey: await readPublicKey(url.rsaKey.path) }),
+    },
+  }
+}
+
+async function readPublicKey(path: string): Promise<string> {
+  try {
+    return await readFile(resolve(path), 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error'
+    throw new ConfigError(
+      `source url: server-public-key-path: cannot read ${path} (${code})`,
+      'check the path',
+      {
+        cause: err,
+      },
+    )
   }
 }
 

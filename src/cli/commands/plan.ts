@@ -84,7 +84,10 @@ export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanRes
         }),
       ),
     )
-    const plans = planTables(pipeline, tables, sourceDefs, targetDefs, states, pending, { lateCommitCap })
+    const plans = planTables(pipeline, tables, sourceDefs, targetDefs, states, pending, {
+      lateCommitCap,
+      targetFlavor: pair.target.flavor,
+    })
     return { pipeline: pipeline.name, lateCommitCap, tables: plans }
   } finally {
     await Promise.all([pair.source.close(), pair.target.close()])

@@ -22,7 +22,19 @@ describe('parseDatabaseUrl', () => {
       password: 'secret',
       database: 'shop',
       ssl: {},
+      rsaKey: {},
     })
+  })
+
+  it('reads the RSA public key options of caching_sha2_password', () => {
+    const url = parseDatabaseUrl(
+      'mysql://app@db/shop?server-public-key-path=/keys/public.pem&get-server-public-key=true',
+      'source',
+    )
+    expect(url.rsaKey).toEqual({ path: '/keys/public.pem', fetch: true })
+    expect(() => parseDatabaseUrl('mysql://app@db/shop?get-server-public-key=maybe', 'source')).toThrow(
+      'source url: get-server-public-key "maybe" is not true or false',
+    )
   })
 
   it('defaults the port to 3306 and the password to empty', () => {
