@@ -182,10 +182,12 @@ export const FLAVOR_DIFFERENCES: readonly FlavorDifference[] = [
   {
     id: 'check-constraints',
     topic: 'CHECK constraints',
-    mysql: 'enforced from 8.0.16 (parsed and ignored before)',
-    mariadb: 'enforced from 10.2.1; JSON columns carry an implicit `json_valid()` check',
+    mysql:
+      'enforced from 8.0.16 (parsed and ignored before), names unique per schema, `NOT ENFORCED` possible',
+    mariadb:
+      'enforced from 10.2.1, names unique per table; JSON columns carry an implicit `json_valid()` check',
     dbsync:
-      'not copied: the rows already passed the source’s checks (a MariaDB JSON column gets its check from the type)',
+      'copied from 8.0.16 / 10.2.22 on: named on MariaDB, left for MySQL to name (a staging table beside the live one could not reuse them), `NOT ENFORCED` kept on MySQL',
     sources: [
       'https://dev.mysql.com/doc/refman/8.0/en/create-table-check-constraints.html',
       'https://mariadb.com/kb/en/constraint/',

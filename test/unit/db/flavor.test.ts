@@ -224,9 +224,15 @@ describe('generated-columns', () => {
 })
 
 describe('check-constraints', () => {
-  it('creates target tables without CHECK constraints', () => {
-    const def = table([col('doc', 'json', { charset: null, collation: null }), col('n', 'int(11)')])
-    for (const f of [mysql80, mysql57, mariadb]) expect(renderCreateTable(def, f)).not.toMatch(/\bCHECK\b/i)
+  it('reads them where the server keeps them, and names them only where names are per table', () => {
+    expect(
+      [mysql80, detectFlavor('8.0.15'), mysql57, mariadb].map((f) => f.checkConstraintsSql !== null),
+    ).toEqual([true, false, false, true])
+    const def = table([col('n', 'int(11)')], {
+      checks: [{ name: 'n_pos', clause: '`n` > 0', enforced: false }],
+    })
+    expect(renderCreateTable(def, mariadb)).toContain('CONSTRAINT `n_pos` CHECK (`n` > 0)\n')
+    expect(renderCreateTable(def, mysql80)).toContain('  CHECK (`n` > 0) NOT ENFORCED\n')
   })
 })
 
