@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import type { Flavor } from '../db/flavor.js'
-import { quoteId, quoteString } from '../db/quote.js'
-import { InterruptedError } from '../errors.js'
+import { quoteId } from '../db/quote.js'
+import { InterruptedError, SyncError } from '../errors.js'
 import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
 import { keptColumn } from '../schema/diff.js'
 import type { TableDef } from '../schema/table-def.js'
 import { stateQuery } from '../state/sync-state.js'
 import { prefetch, streamBatches } from './batches.js'
 import { bulkCopy, loadDataAccepted } from './bulk.js'
+import { capBound } from './cap.js'
 import { lastKeyAt, nullColumns } from './incremental.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import { executeDdl } from './schema-sync.js'
@@ -70,16 +71,21 @@ async function loadAndSwap(
     timeoutMs: job.queryTimeoutMs,
     profile: result.profile,
   }
+  const cursor = shape.cursor
+  const cap = cursor?.capped ? capBound(job.cap, cursor.columns) : undefined
+  if (cap === null && config.strategy === 'incremental') {
+    // The saved position would be a guess; the next run, with a fresh list, rebuilds it.
+    throw new SyncError(`table ${config.name}: ${job.cap.warning}`, 'run the full refresh again')
+  }
+  if (cursor?.capped && job.cap.warning) result.warnings.push(job.cap.warning)
   const snap = await openSnapshot(job.source)
   let failed = true
   let position: string | null = null
   let positionKey: Buffer[] | null = null
   try {
     const from = quoteId(job.sourceDef.name)
-    const cursor = shape.cursor
-    if (cursor) {
-      const cap = cursor.dataType === 'timestamp' ? snap.cap.utc : snap.cap.serverLocal
-      const bound = cursor.temporal ? ` WHERE ${cursor.expr} < ${quoteString(cap)}` : ''
+    if (cursor && cap !== null) {
+      const bound = cap !== undefined ? ` WHERE ${cursor.expr} < ${cap}` : ''
       const [rows] = await snap.conn.query({
         sql: `SELECT ${cursor.select} FROM ${from}${bound} ORDER BY ${cursor.expr} DESC LIMIT 1`,
         typeCast: false,

@@ -1,5 +1,5 @@
 import type { Flavor } from '../db/flavor.js'
-import { quoteId, quoteString } from '../db/quote.js'
+import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
 import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
 import { introspect } from '../schema/introspect.js'
@@ -7,7 +7,9 @@ import type { TableDef } from '../schema/table-def.js'
 import type { Phase, StateUpdate } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
 import { bulkCopy, loadDataAccepted } from './bulk.js'
+import { capBound } from './cap.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
+import { copyOutsideRows } from './outside.js'
 import { columnTerms, type KeysetQuery, keysetAfter, type RawRow, readKeyset } from './read.js'
 import { executeDdl } from './schema-sync.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
@@ -17,7 +19,7 @@ import { BatchWriter, type WriteTarget, writeBatch } from './write.js'
  * Merge the rows that changed since the saved position into the target, by primary key.
  *
  * Rows are read in keyset order over (cursor, primary key) from inside one consistent snapshot, below the
- * run's late-commit cap (see snapshot.ts). Each batch commits together with the new position, so a crash
+ * run's late-commit cap (cap.ts, floored to the cursor's precision). Each batch commits together with the new position, so a crash
  * resumes exactly after the last committed row.
  *
  * The first load is different: it copies the whole table in primary-key order (a sequential scan of the
@@ -27,9 +29,11 @@ import { BatchWriter, type WriteTarget, writeBatch } from './write.js'
  * incremental position becomes "cursor >= B" and those rows are read again; rows below B were committed
  * before the first snapshot and the key-order copy saw them.
  *
- * Rows whose cursor is NULL cannot be ordered by it: every run re-reads all of them by primary key (cheap
- * when few; `plan` warns), so a row inserted with a NULL cursor, or whose cursor is later set to NULL,
- * still arrives.
+ * Rows the cursor walk cannot reach (a NULL cursor, a zero date, a stamp ahead of the source clock) are
+ * re-read by key on every run (outside.ts), so they still arrive.
+ *
+ * When the run could not show its list of open transactions is fresh (cap.ts), the cap is null: the
+ * position stays where it is for this run, and a first load waits for the next run.
  */
 export async function syncIncremental(job: TableJob, shape: RowShape, result: TableResult): Promise<void> {
   const { config } = job
@@ -54,11 +58,14 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     timeoutMs: job.queryTimeoutMs,
     profile: result.profile,
   }
+  const cap = cursor.capped ? capBound(job.cap, cursor.columns) : undefined
+  result.cap = cap ?? null
+  if (cursor.capped && job.cap.warning) result.warnings.push(job.cap.warning)
+  if (initial && cap === null) return
   const snap = await openSnapshot(job.source)
   let failed = true
   let writer: BatchWriter | undefined
   try {
-    if (snap.capWarning && cursor.temporal) result.warnings.push(snap.capWarning)
     let lastCursor = job.state?.lastCursor ?? null
     let lastKey = job.state?.lastKey ?? null
     writer = new BatchWriter(w, (counts, rowCount) => {
@@ -100,7 +107,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     if (initial) {
       // The bound is fixed once: a resumed first load keeps the one it started with.
       const resuming = job.state?.phase === 'initial' && job.state.lastCursor !== null
-      lastCursor = resuming ? job.state!.lastCursor : await initialBound(snap, shape, job)
+      lastCursor = resuming ? job.state!.lastCursor : await initialBound(snap, shape, job, cap ?? undefined)
       lastKey = resuming ? job.state!.lastKey : null
       if (await loadDataAccepted(w)) {
         // A table created by this run holds no rows yet: its batches can load two at a time.
@@ -131,19 +138,20 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       failed = false
       return
     }
-    if (cursor.nullable) {
-      // Rows whose cursor is NULL, by primary key.
-      for await (const rows of read({ where: [`${cursor.expr} IS NULL`], order: keyTerms, after: null })) {
-        await write(rows, 'incremental')
-        if (job.signal.aborted) break
-      }
-      await writer.flush()
-      if (job.signal.aborted) return
+    const outside = await copyOutsideRows(job, shape, result, {
+      read,
+      write: (rows) => write(rows, 'incremental'),
+      flush: () => writer!.flush(),
+      keyTerms,
+    })
+    if (!outside || cap === null) {
+      failed = false
+      return
     }
 
     // Rows after the saved position and below the cap, in (cursor, key) order.
     const where = [`${cursor.expr} IS NOT NULL`]
-    if (cursor.temporal) where.push(`${cursor.expr} < ${quoteString(capFor(snap, cursor.dataType))}`)
+    if (cap !== undefined) where.push(`${cursor.expr} < ${cap}`)
     let after: Buffer[] | null = null
     const lagMode = lastCursor !== null && config.lagMs > 0 && cursor.temporal
     if (lastCursor !== null) {
@@ -232,10 +240,6 @@ function stateOf(
   }
 }
 
-function capFor(snap: Snapshot, dataType: string): string {
-  return dataType === 'timestamp' ? snap.cap.utc : snap.cap.serverLocal
-}
-
 /**
  * The cursor bound B of a first load: the largest cursor value in the snapshot, below the late-commit cap
  * for a temporal cursor. Rows changed after the load began are stamped at or above the cap (or, for a
@@ -243,9 +247,14 @@ function capFor(snap: Snapshot, dataType: string): string {
  * Taking the largest existing value rather than the cap itself keeps a quiet table's position at its
  * newest row, so rows later written with a back-dated cursor between the two are still read.
  */
-async function initialBound(snap: Snapshot, shape: RowShape, job: TableJob): Promise<string | null> {
+async function initialBound(
+  snap: Snapshot,
+  shape: RowShape,
+  job: TableJob,
+  cap: string | undefined,
+): Promise<string | null> {
   const cursor = shape.cursor!
-  const below = cursor.temporal ? ` WHERE ${cursor.expr} < ${quoteString(capFor(snap, cursor.dataType))}` : ''
+  const below = cap !== undefined ? ` WHERE ${cursor.expr} < ${cap}` : ''
   const [rows] = await snap.conn.query({
     sql: `SELECT MAX(${cursor.expr}) FROM ${quoteId(job.sourceDef.name)}${below}`,
     typeCast: false,

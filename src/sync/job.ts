@@ -11,6 +11,7 @@ import {
   type TableDef,
 } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
+import { cursorIsCapped, type RunCap } from './cap.js'
 import { type ColumnCodec, columnCodec } from './codec.js'
 import type { OrderTerm } from './read.js'
 import type { RepairResult } from './repair.js'
@@ -34,6 +35,8 @@ export interface TableJob {
   signal: AbortSignal
   /** The run lock: checked before each table attempt and before a full refresh's swap. */
   lock: Pick<RunLock, 'held'>
+  /** The run's late-commit cap, read once for all tables (cap.ts). */
+  cap: RunCap
 }
 
 /** What one table's sync did. */
@@ -54,6 +57,10 @@ export interface TableResult {
   repair?: RepairResult
   /** The newest cursor value synced, for the lag metric. */
   lastCursor?: string | null
+  /** Rows whose cursor is ahead of the source clock (re-read by key each run), and the furthest stamp. */
+  aboveClock?: { rows: number; furthest: string | null }
+  /** The run's cap for this table's cursor (floored), for the lag figure: positions below it are caught up. */
+  cap?: string | null
   /** Where the time went, in ms: waiting for source rows, encoding them, writing them, building indexes. */
   profile: TableProfile
 }
@@ -70,8 +77,19 @@ export interface RowShape {
   codecs: ColumnCodec[]
   keyCodecs: ColumnCodec[]
   keyIndexes: number[]
-  /** The cursor term, when the table has a cursor; `dataType` of its first column decides the cap. */
-  cursor: (OrderTerm & { dataType: string; nullable: boolean; temporal: boolean }) | null
+  /**
+   * The cursor term, when the table has a cursor. `capped`: its columns hold instants (DATE, DATETIME,
+   * TIMESTAMP), which the late-commit cap bounds (cap.ts); `columns` decide the cap's zone and precision.
+   */
+  cursor:
+    | (OrderTerm & {
+        dataType: string
+        nullable: boolean
+        temporal: boolean
+        capped: boolean
+        columns: ColumnDef[]
+      })
+    | null
 }
 
 /** Work out how rows are read and written for a table. */
@@ -120,6 +138,8 @@ export function rowShape(job: Pick<TableJob, 'config' | 'sourceDef' | 'target'>)
       dataType: first.dataType,
       nullable: cursorCols.every((c) => c.nullable),
       temporal: codec.kind === 'temporal',
+      capped: cursorIsCapped(cursorCols),
+      columns: cursorCols,
     }
   }
   return { codecs, keyCodecs, keyIndexes, cursor }

@@ -11,6 +11,7 @@ import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-run
 import { ensureStateTable, readState, recordTableEnd, type SyncState } from '../state/sync-state.js'
 import { resolveSelected } from '../validate/resolve.js'
 import type { Issue } from '../validate/rules.js'
+import { type CapOptions, type RunCap, readRunCap } from './cap.js'
 import { detectDeletes } from './deletes.js'
 import { syncFullRefresh } from './full-refresh.js'
 import { firstLoadDdl, syncIncremental } from './incremental.js'
@@ -49,6 +50,8 @@ export interface SyncOptions {
    * between runs).
    */
   missingTables?: 'refuse' | 'fail'
+  /** How long to wait for a fresh list of open transactions (tests shorten it). */
+  capOptions?: CapOptions
 }
 
 export interface RunResult {
@@ -90,12 +93,15 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
       await ensureRunsTable(pair.target)
       // Read once for all tables: a run over a thousand tables costs a handful of catalog round trips.
       const names = tables.map((t) => t.name)
-      const [targetDefs, states] = await Promise.all([
+      // The cap is read once for the whole run (cap.ts): every table's snapshot opens after it.
+      const [targetDefs, states, cap] = await Promise.all([
         introspect(pair.target, names),
         readState(pair.target, pipeline.name),
+        readRunCap(pair.source, opts.capOptions),
         recordRunStart(pair.target, loadId, pipeline.name),
       ])
-      const known = { targetDefs, states }
+      await opts.capOptions?.afterRead?.(cap)
+      const known = { targetDefs, states, cap }
       const concurrency = Math.max(
         1,
         Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax),
@@ -201,7 +207,7 @@ async function syncTableWithRetry(
   mode: { fullRefresh: boolean; repair: boolean },
   signal: AbortSignal,
   events: SyncEvents,
-  known: { targetDefs: Map<string, TableDef>; states: Map<string, SyncState> },
+  known: { targetDefs: Map<string, TableDef>; states: Map<string, SyncState>; cap: RunCap },
   lock: Pick<RunLock, 'held'>,
 ): Promise<TableResult> {
   const started = Date.now()
@@ -253,6 +259,7 @@ async function syncTableWithRetry(
         progress: (rows) => events.progress?.(config.name, rows),
         signal,
         lock,
+        cap: known.cap,
       }
       await syncTable(job, mode, result)
       result.status = signal.aborted ? 'interrupted' : 'ok'

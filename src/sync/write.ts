@@ -55,12 +55,9 @@ export function buildInserts(
   const head = `INSERT INTO ${quoteId(w.table)} (${cols.map(quoteId).join(', ')}) VALUES `
   let tail = ''
   if (w.mode !== 'insert') {
-    const keyNames = new Set(w.keyIndexes.map((i) => w.codecs[i]!.name))
-    const updated = [
-      ...w.codecs.map((c) => c.name).filter((n) => !keyNames.has(n)),
-      ...w.nullColumns,
-      LOAD_ID_COLUMN,
-    ]
+    // The key columns and _dlt_id are rewritten too: under a case- or accent-insensitive key, 'abc' and
+    // 'ABC' are the same key, and a change between them must still reach the target.
+    const updated = [...w.codecs.map((c) => c.name), ...w.nullColumns, LOAD_ID_COLUMN, ROW_ID_COLUMN]
     const ref = w.target.flavor.upsertValueRef
     tail = `${w.target.flavor.upsertRowAlias} ON DUPLICATE KEY UPDATE ${updated
       .map((n) => `${quoteId(n)} = ${ref(quoteId(n))}`)

@@ -30,6 +30,8 @@ export interface ServerInfo {
   errorLog: string
   command: string
   args: string[]
+  /** Added to the server's environment, e.g. `TZ` for a server running in local time. */
+  env?: Record<string, string>
 }
 
 /** The server could not bind its port; a probed port may be taken again, so the caller retries. */
@@ -37,7 +39,7 @@ export class PortInUseError extends Error {}
 
 /** The ServerInfo for a server named `opts.name` in `baseDir`; only the port changes between attempts. */
 export function buildInfo(
-  opts: { name: string; extraArgs?: string[] },
+  opts: { name: string; extraArgs?: string[]; env?: Record<string, string> },
   bins: MysqlBinaries,
   baseDir: string,
   port: number,
@@ -81,6 +83,7 @@ export function buildInfo(
     errorLog,
     command: bins.server,
     args,
+    ...(opts.env ? { env: opts.env } : {}),
   }
 }
 
@@ -150,7 +153,11 @@ export async function launch(info: ServerInfo): Promise<number> {
   )
   // Detached: a Ctrl-C in the terminal must not reach the server before our cleanup does, and a worker
   // that restarts a server must be able to exit without taking it along.
-  const child = spawn(info.command, info.args, { detached: true, stdio: 'ignore' })
+  const child = spawn(info.command, info.args, {
+    detached: true,
+    stdio: 'ignore',
+    env: info.env ? { ...process.env, ...info.env } : process.env,
+  })
   child.unref()
   let exited: string | undefined
   child.once('exit', (code, sig) => {

@@ -33,6 +33,8 @@ export interface StartServerOptions {
   name: string
   port?: number
   extraArgs?: string[]
+  /** Added to the server's environment, e.g. `{ TZ: 'Asia/Kolkata' }` for a server in local time. */
+  env?: Record<string, string>
 }
 
 // Servers this process started, by baseDir: the exit handler kills them and removes their folders.

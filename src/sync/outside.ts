@@ -1,0 +1,67 @@
+import { futureBound } from './cap.js'
+import type { RowShape, TableJob, TableResult } from './job.js'
+import type { KeysetQuery, OrderTerm, RawRow } from './read.js'
+
+/** The earliest valid DATE/DATETIME: below it lie zero dates ('0000-00-00') and other out-of-range stamps. */
+const FIRST_VALID = '1000-01-01'
+
+type Read = (q: Omit<KeysetQuery, 'from' | 'select' | 'batchSize' | 'timeoutMs'>) => AsyncIterable<RawRow[]>
+type Write = (rows: RawRow[]) => Promise<void>
+
+/**
+ * Re-read, on every run and without moving the saved position, the rows the cursor walk can never reach:
+ * a NULL cursor (no place in the order), a zero date or another stamp below 1000-01-01 (sorts below every
+ * saved position; lax sql_mode sources insert them, often as the column's default), and a stamp at or
+ * after the source clock (above every cap: a writer whose clock runs ahead, a typo, test data). They are
+ * few on a healthy table, so reading them by key each run is cheap; future rows are counted and reported
+ * (the warning and dbsync_cursor_rows_above_clock), since each costs a re-read per run until its time comes.
+ * Returns false if the run was asked to stop.
+ */
+export async function copyOutsideRows(
+  job: TableJob,
+  shape: RowShape,
+  result: TableResult,
+  io: { read: Read; write: Write; flush(): Promise<void>; keyTerms: OrderTerm[] },
+): Promise<boolean> {
+  const cursor = shape.cursor!
+  if (cursor.nullable) {
+    for await (const rows of io.read({
+      where: [`${cursor.expr} IS NULL`],
+      order: io.keyTerms,
+      after: null,
+    })) {
+      await io.write(rows)
+      if (job.signal.aborted) break
+    }
+    await io.flush()
+    if (job.signal.aborted) return false
+  }
+  if (!cursor.capped) return true
+  const future = futureBound(job.cap, cursor.columns)
+  const futureLit = cursor.literal(Buffer.from(future, 'utf8'))
+  const n = shape.codecs.length
+  let above = 0
+  let furthest: string | null = null
+  // One range scan with two intervals on the cursor's index, when it has one.
+  const where = [`(${cursor.expr} < '${FIRST_VALID}' OR ${cursor.expr} >= ${futureLit})`]
+  for await (const rows of io.read({ where, order: [cursor, ...io.keyTerms], after: null })) {
+    for (const r of rows) {
+      const c = r[n]?.toString('utf8')
+      if (c !== undefined && c >= future) {
+        above++
+        if (furthest === null || c > furthest) furthest = c
+      }
+    }
+    await io.write(rows)
+    if (job.signal.aborted) break
+  }
+  await io.flush()
+  result.aboveClock = { rows: above, furthest }
+  if (above > 0) {
+    result.warnings.push(
+      `${above} row(s) of ${job.config.name} have ${cursor.columns.map((c) => c.name).join('/')} ahead of the source clock ` +
+        `(furthest ${furthest}): copied again on every run until the clock passes them`,
+    )
+  }
+  return !job.signal.aborted
+}
