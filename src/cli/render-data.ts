@@ -11,8 +11,8 @@ export function renderDataReport(r: DataReport): string {
   lines.push(
     bad.length === 0
       ? `pipeline ${r.pipeline}: data consistent (${plural(r.tables.length, 'table')}, ${r.seconds.toFixed(1)} s)`
-      : `pipeline ${r.pipeline}: data differs in ${bad.length} of ${plural(r.tables.length, 'table')}: ${bad
-          .map((t) => t.table)
+      : `pipeline ${r.pipeline}: data not consistent in ${bad.length} of ${plural(r.tables.length, 'table')}: ${bad
+          .map((t) => `${t.table} (${t.status.replaceAll('_', ' ')})`)
           .join(', ')}`,
   )
   if (r.repair_command) lines.push(`to repair: ${r.repair_command}`)
@@ -20,23 +20,24 @@ export function renderDataReport(r: DataReport): string {
 }
 
 function renderTable(t: TableDataReport): string[] {
-  const out = [
-    `${t.table}: ${t.status === 'mismatch' ? 'MISMATCH' : t.status === 'error' ? 'ERROR' : 'consistent'}`,
-  ]
-  if (t.error) {
+  const out = [`${t.table}: ${STATUS_TEXT[t.status]}`]
+  if (t.error && t.status !== 'not_loaded' && t.status !== 'last_run_failed') {
     out.push(`  error: ${t.error}`)
     return out
   }
+  if (t.error) out.push(`  ${t.error}`)
   out.push(`  rule: ${t.ruleDetail}`)
   out.push(
     `  rows: source ${t.sourceRows}, target ${t.targetRows}; ${plural(t.chunks, 'chunk')} checked, ` +
       `${t.differingChunks} differing; ${t.pending} pending`,
   )
+  // A comparison that stopped early counted only what it examined.
+  const atLeast = t.counts_complete ? '' : 'at least '
   const section = (label: string, count: number, items: string[]) => {
     if (count === 0) return
-    out.push(`  ${label}: ${count}`)
+    out.push(`  ${label}: ${atLeast}${count}`)
     for (const i of items) out.push(`    ${i}`)
-    if (items.length < count) out.push(`    ... ${count - items.length} more not listed`)
+    if (items.length < count) out.push(`    ... ${atLeast}${count - items.length} more not listed`)
   }
   section('missing in target', t.counts.missing, t.missing.map(keyText))
   section('extra in target', t.counts.extra, t.extra.map(keyText))
@@ -54,6 +55,14 @@ function renderTable(t: TableDataReport): string[] {
   if (t.rule === 'no_key' && t.status === 'mismatch')
     out.push('  count or checksum differs (no key: rows not named)')
   return out
+}
+
+const STATUS_TEXT: Record<TableDataReport['status'], string> = {
+  consistent: 'consistent',
+  mismatch: 'MISMATCH',
+  error: 'ERROR',
+  not_loaded: 'NOT LOADED',
+  last_run_failed: 'LAST RUN FAILED',
 }
 
 function keyText(k: RowKey): string {

@@ -36,7 +36,11 @@ export interface TableDataReport {
   /** Which rows were judged: incremental (up to the saved cursor), full_refresh (all), no_key (whole table). */
   rule: 'incremental' | 'full_refresh' | 'no_key'
   ruleDetail: string
-  status: 'consistent' | 'mismatch' | 'error'
+  /**
+   * not_loaded: the table never completed its first load (its rows could not be judged); last_run_failed:
+   * the rows compared equal, or could not be compared, but the table's last sync failed.
+   */
+  status: 'consistent' | 'mismatch' | 'error' | 'not_loaded' | 'last_run_failed'
   keyColumns: string[]
   sourceRows: number
   targetRows: number
@@ -53,6 +57,8 @@ export interface TableDataReport {
   differing: Array<{ key: RowKey; columns: string[] }>
   /** Differing chunks not drilled into because the cap was reached: their rows are not counted above. */
   undrilledChunks: number
+  /** False when the comparison stopped early: the counts are then lower bounds ("at least N"). */
+  counts_complete: boolean
   error?: string
   seconds: number
 }
@@ -169,6 +175,7 @@ async function checkTable(
     extra: [],
     differing: [],
     undrilledChunks: 0,
+    counts_complete: true,
     seconds: 0,
   }
   try {
@@ -185,6 +192,7 @@ async function checkTable(
       `${config.name}: ${report.error}`,
     )
   }
+  judgeHistory(report, state, Boolean(targetDef))
   report.seconds = (Date.now() - started) / 1000
   return report
 }
@@ -276,6 +284,30 @@ async function checkByKey(
     else report[f.kind].push(key)
   }
   if (total() > 0 || totals.undrilledChunks > 0) report.status = 'mismatch'
+  report.counts_complete = totals.undrilledChunks === 0
+}
+
+/**
+ * Rows that compare equal are not "consistent" when the table was never loaded (every row pending, or
+ * the target empty because the first load never ran) or when its last sync failed: say which.
+ */
+function judgeHistory(report: TableDataReport, state: SyncState | undefined, inTarget: boolean): void {
+  if (report.status === 'mismatch') return
+  if (state?.status === 'failed') {
+    report.status = 'last_run_failed'
+    report.error = `the last sync of this table failed: ${state.error ?? 'no error recorded'}`
+    return
+  }
+  const neverLoaded =
+    report.rule === 'incremental'
+      ? !state || state.phase === 'initial' || (state.lastCursor === null && report.pending > 0)
+      : !state && !inTarget
+  if (!neverLoaded) return
+  report.status = 'not_loaded'
+  report.error =
+    state?.phase === 'initial'
+      ? 'the first load has not completed: rows it has not copied yet are not judged (run sync)'
+      : 'the table has never been loaded (run sync)'
 }
 
 /** Key values as text where they are readable UTF-8, else 0x-hex. */
