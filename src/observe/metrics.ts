@@ -23,6 +23,8 @@ export const METRIC_NAMES = [
   'dbsync_table_consecutive_failures',
   'dbsync_consecutive_failures',
   'dbsync_ticks_skipped_total',
+  'dbsync_positions_held_total',
+  'dbsync_cursor_rows_above_clock',
 ] as const
 
 export type RunStatusLabel = 'ok' | 'failed' | 'interrupted' | 'locked'
@@ -48,6 +50,10 @@ export interface TableOutcome {
   deleted: number
   unchanged: number
   lastCursor?: string | null
+  /** Set when the run held the table's position: its list of open transactions was not shown fresh. */
+  positionsHeld?: boolean
+  /** Rows whose cursor is ahead of the source clock (re-read by key on every run). */
+  aboveClock?: { rows: number }
 }
 
 export interface Metrics {
@@ -190,6 +196,19 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   })
   for (const r of ['running', 'backoff']) skipped.inc({ reason: r }, 0)
 
+  const held = new Counter({
+    name: 'dbsync_positions_held_total',
+    help: 'Table runs that kept their position because the source could not show a fresh list of open transactions (INNODB_TRX polled constantly by something else)',
+    labelNames: ['table'],
+    registers: [registry],
+  })
+  const aboveClock = new Gauge({
+    name: 'dbsync_cursor_rows_above_clock',
+    help: "Rows whose cursor is ahead of the source's clock, at the table's last run: copied again on every run",
+    labelNames: ['table'],
+    registers: [registry],
+  })
+
   // Rows already counted from progress events in the current run, so the table's final count only adds
   // what progress did not report (e.g. rows of an interrupted batch path).
   let readSeen = new Map<string, number>()
@@ -209,6 +228,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       readSeen.set(table, (readSeen.get(table) ?? 0) + n)
     },
     tableFinished(r, at = now()) {
+      held.inc({ table: r.table }, r.positionsHeld ? 1 : 0)
+      if (r.aboveClock) aboveClock.set({ table: r.table }, r.aboveClock.rows)
       const missing = r.rowsRead - (readSeen.get(r.table) ?? 0)
       if (missing > 0) rows.inc({ table: r.table, operation: 'read' }, missing)
       readSeen.set(r.table, Math.max(r.rowsRead, readSeen.get(r.table) ?? 0))

@@ -60,6 +60,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
   }
   const cap = cursor.capped ? capBound(job.cap, cursor.columns) : undefined
   result.cap = cap ?? null
+  if (cap === null) result.positionsHeld = true
   if (cursor.capped && job.cap.warning) result.warnings.push(job.cap.warning)
   if (initial && cap === null) return
   const snap = await openSnapshot(job.source)

@@ -61,6 +61,8 @@ export interface TableResult {
   aboveClock?: { rows: number; furthest: string | null }
   /** The run's cap for this table's cursor (floored), for the lag figure: positions below it are caught up. */
   cap?: string | null
+  /** The position was held for this run: the list of open transactions could not be shown fresh (cap.ts). */
+  positionsHeld?: boolean
   /** Where the time went, in ms: waiting for source rows, encoding them, writing them, building indexes. */
   profile: TableProfile
 }
