@@ -1,9 +1,10 @@
 import { CommanderError } from 'commander'
-import { DbsyncError } from '../errors.js'
+import { DbsyncError, errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import { redact } from '../observe/redact.js'
 import { keepYoungGenerationSmall } from '../sync/memory.js'
 import { buildProgram, type CliContext } from './program.js'
+import { printResult } from './render.js'
 
 /**
  * The only place that catches and exits. A DbsyncError prints its message and hint and exits with its
@@ -16,11 +17,18 @@ export async function main(argv: string[]): Promise<void> {
     exitCode: 0,
   }
   const program = buildProgram(ctx)
+  const json = argv.slice(2).includes('--json')
+  if (argv.length <= 2) {
+    // Bare `dbsync` did nothing the user asked for: the usage goes to stderr, and a script sees exit 2.
+    program.outputHelp({ error: true })
+    process.exitCode = 2
+    return
+  }
   try {
     await program.parseAsync(argv)
     process.exitCode = ctx.exitCode
   } catch (err) {
-    process.exitCode = report(err, ctx.debug)
+    process.exitCode = report(err, ctx.debug, json)
   }
   exitWatchdog()
 }
@@ -50,25 +58,29 @@ function hasPair(argv: string[], flag: string, value: string): boolean {
   return i >= 0 && argv[i + 1] === value
 }
 
-function report(err: unknown, debug: boolean): number {
+function report(err: unknown, debug: boolean, json: boolean): number {
   if (err instanceof CommanderError) {
-    // Commander already printed its message; --help and --version end here with code 0.
-    if (
-      err.code === 'commander.helpDisplayed' ||
-      err.code === 'commander.version' ||
-      err.code === 'commander.help'
-    ) {
-      return 0
-    }
+    // Commander already printed its message; --help and --version end here with code 0. Help shown
+    // because no subcommand was given (commander.help, exit code 1) is a usage error.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0
+    if (err.code === 'commander.help' && err.exitCode === 0) return 0
+    if (json) printError(err.message.replace(/^error: /, ''), 'see dbsync --help', 2)
     return 2
   }
   if (err instanceof DbsyncError) {
     process.stderr.write(`error: ${redact(err.message)}\n`)
     if (err.hint) process.stderr.write(`hint: ${redact(err.hint)}\n`)
     if (debug && err.stack) process.stderr.write(`${redact(err.stack)}\n`)
+    if (json) printError(err.message, err.hint ?? null, err.exitCode)
     return err.exitCode
   }
   const stack = err instanceof Error ? (err.stack ?? err.message) : String(err)
   process.stderr.write(`internal error (a bug in dbsync, please report it):\n${redact(stack)}\n`)
+  if (json) printError(`internal error: ${errorMessage(err)}`, 'a bug in dbsync, please report it', 1)
   return 1
+}
+
+/** With --json, a failure is still exactly one document on stdout (CONTRACT.md). */
+function printError(error: string, hint: string | null, exitCode: number): void {
+  printResult(true, { error, hint, exitCode }, () => '')
 }

@@ -7,6 +7,30 @@ import { createLogger, type LogFormat, type LogLevel, setLogger } from '../obser
 import { registerCommands } from './commands/index.js'
 import { VERSION } from './version.js'
 
+/** After a usage error: one line saying where the full usage is, never the whole help. */
+const USAGE_HINT = '(see dbsync --help)'
+
+const HELP_EPILOGUE = `
+Exit codes:
+  0        success (diff-schema: no drift; validate: valid and, with --data, consistent)
+  1        the work failed or found a problem: a table failed, schema drift, data mismatch
+  2        usage or configuration error (bad flag, invalid pipeline file, a name the source lacks,
+           source and target the same database)
+  3        could not connect or authenticate to a database
+  4        another run of the same pipeline holds the lock
+  130/143  a one-shot sync interrupted by SIGINT/SIGTERM (recorded interrupted)
+
+Environment:
+  DBSYNC_PIPELINE                           the pipeline file when --pipeline is absent
+  SOURCE_DATABASE_URL, TARGET_DATABASE_URL  the URLs the pipeline file (and init) refer to
+  NO_COLOR                                  no colors
+
+Examples:
+  dbsync init --source mysql://reader@db:3306/shop -o shop.yaml
+  dbsync plan -p shop.yaml
+  dbsync sync -p shop.yaml --every 5m --health-port 8080
+`
+
 /** State shared by the program and main(): the exit code a command chose, and whether to show stacks. */
 export interface CliContext {
   debug: boolean
@@ -27,9 +51,8 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('dbsync')
     .description('Sync MySQL/MariaDB tables from a source database to a target database.')
     .version(VERSION, '--version')
-    .addOption(
-      new Option('--env-file <file>', 'read variables from this file (after .env beside the pipeline)'),
-    )
+    // Not --env-file: Node 20 reads that flag itself ("node: x.env: not found", exit 9).
+    .addOption(new Option('--env <file>', 'read variables from this file (after .env beside the pipeline)'))
     .addOption(
       new Option('--log-level <level>', 'log level')
         .choices(['debug', 'info', 'warn', 'error'])
@@ -43,9 +66,10 @@ export function buildProgram(ctx: CliContext): Command {
     )
     .option('--no-color', 'no colors (NO_COLOR is honored too)')
     .option('--quiet', 'only errors on stderr', false)
-    .showHelpAfterError()
+    .showHelpAfterError(USAGE_HINT)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+  program.addHelpText('after', HELP_EPILOGUE)
   program.hook('preAction', (_this, action) => {
     const g = globals(action)
     ctx.debug = g.logLevel === 'debug'
@@ -59,16 +83,16 @@ export function buildProgram(ctx: CliContext): Command {
   })
   registerCommands(program, ctx)
   // Subcommands inherit exitOverride so usage errors reach main() as exit 2 instead of exiting directly.
-  for (const c of program.commands) c.exitOverride().showHelpAfterError()
+  for (const c of program.commands) c.exitOverride().showHelpAfterError(`(see dbsync ${c.name()} --help)`)
   return program
 }
 
 /** Global options seen from any subcommand. */
 export function globals(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as Partial<GlobalOptions> & { color?: boolean }
+  const o = cmd.optsWithGlobals() as Partial<GlobalOptions> & { color?: boolean; env?: string }
   const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ''
   return {
-    ...(o.envFile ? { envFile: o.envFile } : {}),
+    ...(o.env ? { envFile: o.env } : {}),
     logLevel: o.logLevel ?? 'info',
     ...(o.logFormat ? { logFormat: o.logFormat } : {}),
     color: o.color !== false && !noColorEnv && Boolean(process.stderr.isTTY),
@@ -85,7 +109,7 @@ export function pipelinePath(value: string | undefined): string {
   return file
 }
 
-/** Load the pipeline a command names (--pipeline, else DBSYNC_PIPELINE), with the global --env-file. */
+/** Load the pipeline a command names (--pipeline, else DBSYNC_PIPELINE), with the global --env. */
 export function loadCommandPipeline(file: string | undefined, cmd: Command): Promise<Pipeline> {
   const g = globals(cmd)
   return loadPipeline(pipelinePath(file), g.envFile ? { envFile: g.envFile } : {})
@@ -98,6 +122,15 @@ export function tablesOption(value: string): string[] {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message)
   }
+}
+
+/** Parse a TCP port option (1-65535) for commander. */
+export function portOption(value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) {
+    throw new InvalidArgumentError('expected a TCP port from 1 to 65535')
+  }
+  return n
 }
 
 /** Parse a positive integer option for commander. */

@@ -1,3 +1,4 @@
+import { plural } from '../observe/text.js'
 import type { DataReport, RowKey, TableDataReport } from '../validate/data.js'
 
 /**
@@ -69,8 +70,4 @@ function keyText(k: RowKey): string {
   return Object.entries(k)
     .map(([name, v]) => `${name}=${v}`)
     .join(', ')
-}
-
-function plural(n: number, what: string): string {
-  return `${n} ${what}${n === 1 ? '' : 's'}`
 }

@@ -1,10 +1,11 @@
 import { Chalk, type ChalkInstance } from 'chalk'
 import { redactValue } from '../observe/redact.js'
+import { toJsonDocument } from './json.js'
 
-/** Print a command's result: exactly one JSON document on stdout with --json, else text. */
+/** Print a command's result: exactly one JSON document on stdout with --json (snake_case, json.ts), else text. */
 export function printResult(json: boolean, data: unknown, text: () => string): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(redactValue(data), jsonReplacer, 2)}\n`)
+    process.stdout.write(`${JSON.stringify(redactValue(toJsonDocument(data)), jsonReplacer, 2)}\n`)
   } else {
     const t = text()
     if (t) process.stdout.write(t.endsWith('\n') ? t : `${t}\n`)
@@ -24,7 +25,11 @@ export function palette(color: boolean): ChalkInstance {
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = rows.map((r) => r.map((c) => String(c)))
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)))
-  const numeric = headers.map((_h, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'))
+  // Numbers, and numbers already formatted ("0.1"), align right.
+  const numeric = headers.map(
+    (_h, i) =>
+      rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || /^-?\d+(\.\d+)?$/.test(String(r[i]))),
+  )
   const line = (r: string[]) =>
     r
       .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))

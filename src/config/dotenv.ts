@@ -55,7 +55,7 @@ function findClosingQuote(body: string, quote: string): number {
 
 /**
  * Read and parse a dotenv file. A missing file yields `undefined` when `optional` (the `.env` beside the
- * pipeline) and is a ConfigError otherwise (`--env-file` names a file the user expects to exist).
+ * pipeline) and is a ConfigError otherwise (`--env` names a file the user expects to exist).
  */
 export async function readDotenv(
   path: string,

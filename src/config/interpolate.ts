@@ -61,7 +61,7 @@ function substitute(
     if (value === undefined) {
       fail(
         `variable ${name} is not set`,
-        `set it in the environment, in a .env file beside the pipeline file or with --env-file; or write \${${name}:-default}`,
+        `set it in the environment, in a .env file beside the pipeline file or with --env FILE; or write \${${name}:-default}`,
       )
     }
     return value

@@ -12,7 +12,7 @@ import type { Pipeline } from './types.js'
 
 /** Options of `loadPipeline()`; both default to the real process. */
 export interface LoadOptions {
-  /** `--env-file`: read after the `.env` beside the pipeline file and before the environment. */
+  /** `--env`: read after the `.env` beside the pipeline file and before the environment. */
   envFile?: string
   /** The environment; its variables win over both env files. */
   env?: NodeJS.ProcessEnv
@@ -69,7 +69,7 @@ export async function loadPipeline(file: string, opts: LoadOptions = {}): Promis
   return buildPipeline(parsed.data, absFile, at)
 }
 
-/** `.env` beside the file, then `--env-file`, then the environment: later sources win. */
+/** `.env` beside the file, then `--env`, then the environment: later sources win. */
 async function loadEnv(absFile: string, opts: LoadOptions): Promise<Record<string, string | undefined>> {
   const beside = await readDotenv(join(dirname(absFile), '.env'), true)
   const fromFlag = opts.envFile === undefined ? undefined : await readDotenv(opts.envFile, false)

@@ -154,7 +154,7 @@ export function renderInitPipeline(opts: InitPipelineOptions): string {
   line('# Review the strategies below, then run:')
   line(`#   dbsync validate -p ${commentText(opts.fileName)}`)
   line(`#   dbsync sync -p ${commentText(opts.fileName)}`)
-  line('# The URLs come from the environment, a .env file beside this file, or --env-file.')
+  line('# The URLs come from the environment, a .env file beside this file, or --env FILE.')
   line('version: 1')
   line(`name: ${pipelineName(opts.database)}`, 'keys the state rows and the run lock')
   line('')

@@ -5,6 +5,7 @@ import type { PoolHooks } from '../db/pool-guard.js'
 import { DbsyncError, errorMessage, LockError } from '../errors.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics, PoolSample } from '../observe/metrics.js'
+import { plural } from '../observe/text.js'
 import { connectPair, type RunResult, runSync, type SyncEvents } from '../sync/run.js'
 
 /**
@@ -176,7 +177,7 @@ export function runEvents(
       else
         logger.info(
           fields,
-          `${r.table}: ${r.status}, ${r.rowsRead} rows in ${r.seconds.toFixed(1)} s${changes}`,
+          `${r.table}: ${r.status}, ${plural(r.rowsRead, 'row')} in ${r.seconds.toFixed(1)} s${changes}`,
         )
       for (const w of r.warnings)
         logger.warn({ event: 'table_warning', table: r.table, warning: w }, `${r.table}: ${w}`)
@@ -197,7 +198,7 @@ export function logRunEnd(logger: Logger, r: RunResult): void {
     rows: r.tables.reduce((n, t) => n + t.rowsRead, 0),
     ...(failed.length ? { failed_tables: failed.map((t) => t.table) } : {}),
   }
-  const msg = `run ${r.loadId}: ${r.status}, ${r.tables.length} tables, ${fields.rows} rows in ${r.seconds.toFixed(1)} s`
+  const msg = `run ${r.loadId}: ${r.status}, ${plural(r.tables.length, 'table')}, ${plural(fields.rows, 'row')} in ${r.seconds.toFixed(1)} s`
   if (r.status === 'failed') logger.error(fields, msg)
   else logger.info(fields, msg)
 }

@@ -229,3 +229,30 @@ export async function recordTableEnd(
     .onDuplicateKeyUpdate({ status: e.status, error: e.error, updated_at: now, finished_at: now })
     .execute()
 }
+
+/**
+ * Other pipelines' state rows for these table names, per table: two pipelines writing the same target
+ * tables overwrite each other's rows (a second source, or a renamed pipeline). Empty without the table.
+ */
+export async function otherPipelines(
+  target: Db,
+  pipeline: string,
+  tables: readonly string[],
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>()
+  if (tables.length === 0) return out
+  let rows: Array<{ pipeline: string; table_name: string }>
+  try {
+    rows = (await target.kysely
+      .selectFrom(STATE_TABLE)
+      .select(['pipeline', 'table_name'])
+      .where('pipeline', '<>', pipeline)
+      .where('table_name', 'in', [...tables])
+      .execute()) as Array<{ pipeline: string; table_name: string }>
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return out
+    throw err
+  }
+  for (const r of rows) out.set(r.table_name, [...(out.get(r.table_name) ?? []), r.pipeline])
+  return out
+}

@@ -8,7 +8,13 @@ import { redact } from '../observe/redact.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
 import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-runs.js'
-import { ensureStateTable, readState, recordTableEnd, type SyncState } from '../state/sync-state.js'
+import {
+  ensureStateTable,
+  otherPipelines,
+  readState,
+  recordTableEnd,
+  type SyncState,
+} from '../state/sync-state.js'
 import { resolveSelected } from '../validate/resolve.js'
 import type { Issue } from '../validate/rules.js'
 import { type CapOptions, type RunCap, readRunCap } from './cap.js'
@@ -23,7 +29,8 @@ import { applySchemaChanges, carryAutoIncrement, executeDdl } from './schema-syn
 
 /** How the caller hears about progress (the CLI draws spinners or logs lines). */
 export interface SyncEvents {
-  tableStart?(table: TableConfig): void
+  /** `expectedRows`: the source's row estimate when the whole table is copied (first load, full refresh). */
+  tableStart?(table: TableConfig, expectedRows?: number): void
   progress?(table: string, rows: number): void
   tableRetry?(table: string, attempt: number, delayMs: number, err: unknown): void
   tableEnd?(result: TableResult): void
@@ -94,14 +101,15 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
       // Read once for all tables: a run over a thousand tables costs a handful of catalog round trips.
       const names = tables.map((t) => t.name)
       // The cap is read once for the whole run (cap.ts): every table's snapshot opens after it.
-      const [targetDefs, states, cap] = await Promise.all([
+      const [targetDefs, states, cap, others] = await Promise.all([
         introspect(pair.target, names),
         readState(pair.target, pipeline.name),
         readRunCap(pair.source, opts.capOptions),
+        otherPipelines(pair.target, pipeline.name, names),
         recordRunStart(pair.target, loadId, pipeline.name),
       ])
       await opts.capOptions?.afterRead?.(cap)
-      const known = { targetDefs, states, cap }
+      const known = { targetDefs, states, cap, others }
       const concurrency = Math.max(
         1,
         Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax),
@@ -177,6 +185,15 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
 // Every command connects through connectPair (db/identity.ts); re-exported for the commands.
 export { connectPair }
 
+/** The warning for a target table another pipeline's state rows also claim. */
+export function otherPipelineWarning(others: string[] | undefined): string[] {
+  if (!others?.length) return []
+  const names = others.map((p) => `"${p}"`).join(', ')
+  return [
+    `the target's _sync_state also tracks this table for pipeline ${names}: two pipelines writing one target table overwrite each other's rows`,
+  ]
+}
+
 /** A table the pipeline names that is gone from the source: failed, so the run and /readyz say so. */
 async function missingTableResult(issue: Issue, events: SyncEvents): Promise<TableResult> {
   const result: TableResult = {
@@ -207,7 +224,12 @@ async function syncTableWithRetry(
   mode: { fullRefresh: boolean; repair: boolean },
   signal: AbortSignal,
   events: SyncEvents,
-  known: { targetDefs: Map<string, TableDef>; states: Map<string, SyncState>; cap: RunCap },
+  known: {
+    targetDefs: Map<string, TableDef>
+    states: Map<string, SyncState>
+    cap: RunCap
+    others: Map<string, string[]>
+  },
   lock: Pick<RunLock, 'held'>,
 ): Promise<TableResult> {
   const started = Date.now()
@@ -226,9 +248,17 @@ async function syncTableWithRetry(
     profile: { readWaitMs: 0, encodeMs: 0, writeMs: 0, indexMs: 0 },
     warnings: [
       ...sourceDef.skippedIndexes.map((i) => `index ${i} has functional key parts and is not copied`),
+      ...otherPipelineWarning(known.others.get(config.name)),
     ],
   }
-  events.tableStart?.(config)
+  const state = known.states.get(config.name)
+  const wholeTable =
+    fullRefresh ||
+    config.strategy === 'full_refresh' ||
+    !known.targetDefs.has(config.name) ||
+    !state ||
+    state.phase === 'initial'
+  events.tableStart?.(config, wholeTable ? sourceDef.estimatedRows : undefined)
   for (let attempt = 1; ; attempt++) {
     try {
       if (signal.aborted) {

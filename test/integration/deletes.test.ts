@@ -22,7 +22,7 @@ interface SyncTable {
   table: string
   status: string
   deleted: number
-  rowsRead: number
+  rows_read: number
 }
 
 describe('deletes: detect removes target rows whose key left the source', () => {
@@ -33,7 +33,7 @@ describe('deletes: detect removes target rows whose key left the source', () => 
   const sync = async () => {
     const r = await runCli(['sync', '-p', file, '--json'], { timeoutMs: 120_000 })
     expect(r.exitCode, r.stderr).toBe(0)
-    return { ...(JSON.parse(r.stdout) as { loadId: string; tables: SyncTable[] }), stderr: r.stderr }
+    return { ...(JSON.parse(r.stdout) as { load_id: string; tables: SyncTable[] }), stderr: r.stderr }
   }
 
   beforeAll(async () => {
@@ -53,8 +53,8 @@ describe('deletes: detect removes target rows whose key left the source', () => 
       }),
     )
     const first = await sync()
-    firstLoad = first.loadId
-    expect(first.tables.map((t) => [t.table, t.rowsRead, t.deleted])).toEqual([
+    firstLoad = first.load_id
+    expect(first.tables.map((t) => [t.table, t.rows_read, t.deleted])).toEqual([
       ['big', 100_000, 0],
       ['tags', 3, 0],
     ])
@@ -79,7 +79,7 @@ describe('deletes: detect removes target rows whose key left the source', () => 
     expect(big, `${JSON.stringify(big)}\n${run.stderr}`).toMatchObject({
       status: 'ok',
       deleted: DELETED.length,
-      rowsRead: 1,
+      rows_read: 1,
     })
     process.stderr.write(`deletes: sync with delete detection of 100k rows took ${seconds.toFixed(1)} s\n`)
 
@@ -97,7 +97,7 @@ describe('deletes: detect removes target rows whose key left the source', () => 
     expect(target).toEqual(source)
 
     const again = await sync()
-    expect(again.tables.find((t) => t.table === 'big')).toMatchObject({ deleted: 0, rowsRead: 0 })
+    expect(again.tables.find((t) => t.table === 'big')).toMatchObject({ deleted: 0, rows_read: 0 })
   })
 
   it('keeps a target key the source holds under its collation (another case), deleting only the gone one', async () => {

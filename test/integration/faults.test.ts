@@ -137,7 +137,7 @@ describe('network faults between dbsync and the servers', () => {
       figure(
         `${side} cut 3x (${cuts.join('+')} connections): ${tries.length} retries ` +
           `[${tries.map((t) => `${t.code ?? t.error} ${t.delay_ms}ms`).join(', ')}], ` +
-          `${run.seconds().toFixed(1)} s, ${summary.tables[0].rowsRead} rows read for ${ROWS}`,
+          `${run.seconds().toFixed(1)} s, ${summary.tables[0].rows_read} rows read for ${ROWS}`,
       )
     })
   }
@@ -167,11 +167,11 @@ describe('network faults between dbsync and the servers', () => {
     const next = await runCli(['sync', '-p', file, '--json'])
     expect(next.exitCode, next.stderr).toBe(0)
     // It resumed from the committed position instead of starting over.
-    expect(JSON.parse(next.stdout).tables[0].rowsRead).toBeLessThanOrEqual(ROWS - committed + 500)
+    expect(JSON.parse(next.stdout).tables[0].rows_read).toBeLessThanOrEqual(ROWS - committed + 500)
     await expectTargetEqualsSource()
     figure(
       `outage beyond the budget (2 attempts): exit 1 in ${failedAfter.toFixed(1)} s with "${summary.tables[0].error}"; ` +
-        `the next run resumed at ${committed} committed rows and read ${JSON.parse(next.stdout).tables[0].rowsRead}`,
+        `the next run resumed at ${committed} committed rows and read ${JSON.parse(next.stdout).tables[0].rows_read}`,
     )
   })
 
@@ -231,7 +231,7 @@ describe('network faults between dbsync and the servers', () => {
     figure(
       `incremental merge of 60000 changed rows, target then source cut: ${tries.length} retries ` +
         `[${tries.map((t) => t.code ?? '?').join(', ')}], ${run.seconds().toFixed(1)} s, ` +
-        `${summary.tables[0].rowsRead} rows read, ${summary.tables[0].updated} updated`,
+        `${summary.tables[0].rows_read} rows read, ${summary.tables[0].updated} updated`,
     )
     // Under a loaded CI machine a first load, a merge and two rounds of retries can take over a minute.
   }, 300_000)
@@ -357,7 +357,7 @@ describe('server faults on a target server of this file', () => {
         figure(
           `target SIGKILL (down ${downFor.toFixed(1)} s): run exit ${res.exitCode} after ${retries(res).length} ` +
             `retries${res.exitCode ? ` ("${summary.tables[0].error}")` : ''}; next run read ` +
-            `${JSON.parse(next.stdout).tables[0].rowsRead} rows, ${committed} were committed`,
+            `${JSON.parse(next.stdout).tables[0].rows_read} rows, ${committed} were committed`,
         )
       } finally {
         await target.end()

@@ -65,7 +65,7 @@ async function sync(file: string, expected = 0) {
   const res = await runCli(['sync', '-p', file, '--json'])
   expect(res.exitCode, res.stderr + res.stdout).toBe(expected)
   const doc = JSON.parse(res.stdout) as {
-    tables: Array<{ table: string; status: string; error?: string; rowsRead: number; warnings: string[] }>
+    tables: Array<{ table: string; status: string; error?: string; rows_read: number; warnings: string[] }>
   }
   return { res, byTable: Object.fromEntries(doc.tables.map((t) => [t.table, t])) }
 }
@@ -268,7 +268,7 @@ describe('odd values', () => {
       "INSERT INTO lax VALUES (5, '0000-00-00', '2024-02-30 00:00:00', NULL, '2024-06-01')",
     )
     const second = await sync(file)
-    expect(second.byTable.lax).toMatchObject({ status: 'ok', rowsRead: 3 })
+    expect(second.byTable.lax).toMatchObject({ status: 'ok', rows_read: 3 })
     await expectSame('lax', ['id'])
   })
 
@@ -309,8 +309,8 @@ describe('odd values', () => {
     await writeLocal('UPDATE tzt SET dt = NOW(), updated_at = NOW(6) - INTERVAL 1 SECOND WHERE id = 2')
     await new Promise((r) => setTimeout(r, 100))
     const second = await sync(file)
-    expect(second.byTable.tzd?.rowsRead).toBe(1)
-    expect(second.byTable.tzt?.rowsRead).toBe(1)
+    expect(second.byTable.tzd?.rows_read).toBe(1)
+    expect(second.byTable.tzt?.rows_read).toBe(1)
     await expectSame('tzd', ['id'])
     await expectSame('tzt', ['id'])
   })
@@ -350,7 +350,7 @@ describe('odd values', () => {
     // Every row shares one cursor value: the second pass pages by the latin1 case-insensitive key alone.
     await dbs.source.query("UPDATE texts SET updated_at = '2024-02-01', l1 = CONCAT(l1, x'a3')")
     const second = await sync(file)
-    expect(second.byTable.texts).toMatchObject({ status: 'ok', rowsRead: 5 })
+    expect(second.byTable.texts).toMatchObject({ status: 'ok', rows_read: 5 })
     await expectSame('texts', ['k'])
   })
 })

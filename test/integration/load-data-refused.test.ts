@@ -50,8 +50,8 @@ describe('a target that refuses LOAD DATA LOCAL INFILE', () => {
       expect(refused.map((r) => r.table).sort()).toEqual(['big', 'types'])
       expect(refused[0]?.msg).toMatch(/refuses LOAD DATA LOCAL INFILE .*using INSERT instead/)
       expect(JSON.parse(res.stdout).tables).toMatchObject([
-        { table: 'types', status: 'ok', rowsRead: 4 },
-        { table: 'big', status: 'ok', rowsRead: 20_000 },
+        { table: 'types', status: 'ok', rows_read: 4 },
+        { table: 'big', status: 'ok', rows_read: 20_000 },
       ])
       const types = await expectSameRows(dbs.source, dbs.target, 'types', ['id', 'k2'])
       expect(types.target).toEqual(types.source)

@@ -34,7 +34,7 @@ interface Row {
   table: string
   action: string
   summary: string
-  lastCursor: string | null
+  last_cursor: string | null
   pending: { rows: number; estimated: boolean } | null
   deletes: boolean
   warnings: string[]
@@ -87,7 +87,11 @@ describe('plan', () => {
     const [[bound]] = (await dbs.target.query(
       "SELECT last_cursor AS c FROM _sync_state WHERE table_name = 'orders'",
     )) as unknown as [[{ c: string }]]
-    expect(settled.orders).toMatchObject({ action: 'up_to_date', summary: 'up to date', lastCursor: bound.c })
+    expect(settled.orders).toMatchObject({
+      action: 'up_to_date',
+      summary: 'up to date',
+      last_cursor: bound.c,
+    })
     expect(settled.countries).toMatchObject({
       action: 'full_reload',
       summary: 'full reload of 2 rows (counted)',
@@ -139,7 +143,7 @@ describe('plan', () => {
     const res = await runCli(['plan', '-p', limited, '--json'])
     expect(res.exitCode, res.stderr).toBe(0)
     const doc = JSON.parse(res.stdout)
-    expect(doc.lateCommitCap).toBe(false)
+    expect(doc.late_commit_cap).toBe(false)
     expect(byTable(res.stdout).orders?.warnings).toEqual([
       expect.stringMatching(/^late-commit cap unavailable: .*needs the PROCESS privilege/),
     ])

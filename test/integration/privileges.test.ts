@@ -121,7 +121,7 @@ describe('least privilege', () => {
         JSON.parse(second.stdout).tables.map((t: { table: string }) => [t.table, t]),
       )
       expect(byTable.customers).toMatchObject({ status: 'ok', updated: 10, deleted: 1 })
-      expect(byTable.countries).toMatchObject({ status: 'ok', rowsRead: 4 })
+      expect(byTable.countries).toMatchObject({ status: 'ok', rows_read: 4 })
       await expectEqual('customers', ['id'])
       await expectEqual('countries', ['code'])
 

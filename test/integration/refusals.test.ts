@@ -5,10 +5,10 @@ import { startProxy, type TcpProxy } from '../support/proxy.js'
 
 const TIMEOUT = 180_000
 
-function pipelineYaml(tables: string[]): string {
+function pipelineYaml(tables: string[], name = 'refusals'): string {
   return [
     'version: 1',
-    'name: refusals',
+    `name: ${name}`,
     'source:',
     `  url: \${SOURCE_DATABASE_URL}`,
     'target:',
@@ -131,6 +131,27 @@ describe('refusing what would damage data or skip a table', () => {
         expect(output(r), cmd).not.toContain('no index')
       }
       expect(await tablesIn(dbs.target)).toEqual([])
+    },
+    TIMEOUT,
+  )
+
+  it(
+    "warns when the target's _sync_state tracks the same table for another pipeline",
+    async () => {
+      const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl }
+      const tables = ['  - name: countries', '    strategy: full_refresh']
+      const first = await runCli(['sync', '-p', await writeTempPipeline(pipelineYaml(tables))], { env })
+      expect(first.exitCode, output(first)).toBe(0)
+      const other = await writeTempPipeline(pipelineYaml(tables, 'other'))
+      const plan = await runCli(['plan', '-p', other, '--json'], { env })
+      expect(plan.exitCode, output(plan)).toBe(0)
+      const doc = JSON.parse(plan.stdout) as { tables: Array<{ table: string; warnings: string[] }> }
+      expect(doc.tables[0]!.warnings.join('\n')).toContain(
+        `the target's _sync_state also tracks this table for pipeline "refusals"`,
+      )
+      const sync = await runCli(['sync', '-p', other, '--json'], { env })
+      expect(sync.exitCode, output(sync)).toBe(0)
+      expect(sync.stderr).toContain('also tracks this table for pipeline')
     },
     TIMEOUT,
   )

@@ -44,7 +44,7 @@ describe('sync --repair re-copies exactly the rows of the chunks that differ', (
   const sync = async (...args: string[]) => {
     const r = await runCli(['sync', '-p', file, '--json', ...args], { timeoutMs: 170_000 })
     expect(r.exitCode, r.stderr).toBe(0)
-    const out = JSON.parse(r.stdout) as { loadId: string; tables: SyncTable[] }
+    const out = JSON.parse(r.stdout) as { load_id: string; tables: SyncTable[] }
     return { ...out, table: (name: string) => out.tables.find((t) => t.table === name)! }
   }
   const expectEqual = async (table: string, key: string[]) => {
@@ -73,7 +73,7 @@ describe('sync --repair re-copies exactly the rows of the chunks that differ', (
         ].join('\n'),
       }),
     )
-    firstLoad = (await sync()).loadId
+    firstLoad = (await sync()).load_id
   }, 180_000)
 
   afterAll(async () => {

@@ -54,8 +54,8 @@ describe('graceful shutdown of a scheduled sync', () => {
     expect(res.exitCode).toBe(0)
     const result = JSON.parse(res.stdout)
     // Resumed, not restarted: it reads what is left (the engine may re-read the boundary row).
-    expect(result.tables[0].rowsRead).toBeGreaterThanOrEqual(total - after.n)
-    expect(result.tables[0].rowsRead).toBeLessThanOrEqual(total - after.n + 1)
+    expect(result.tables[0].rows_read).toBeGreaterThanOrEqual(total - after.n)
+    expect(result.tables[0].rows_read).toBeLessThanOrEqual(total - after.n + 1)
     const { source, target } = await expectSameRows(fx.dbs().source, fx.dbs().target, 'big', ['id'])
     expect(target).toEqual(source)
     expectNoPassword(d.stderr(), res.stderr)

@@ -167,9 +167,9 @@ describe('schema evolution', () => {
     const byName = Object.fromEntries(plan.tables.map((t: { table: string }) => [t.table, t]))
     expect(byName.items).toMatchObject({
       action: 'schema_changes',
-      schemaChanges: ITEM_CHANGES,
+      schema_changes: ITEM_CHANGES,
       pending: { rows: 2, estimated: false },
-      lastCursor: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/),
+      last_cursor: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/),
     })
     expect(byName.clash.action).toBe('fails')
     expect(byName.fresh.action).toBe('create_table')
@@ -194,8 +194,8 @@ describe('schema evolution', () => {
     expect(res.exitCode, res.stderr).toBe(1)
     const run = JSON.parse(res.stdout)
     const byName = Object.fromEntries(run.tables.map((t: { table: string }) => [t.table, t]))
-    expect(byName.items).toMatchObject({ status: 'ok', rowsRead: 2, schemaChanges: ITEM_CHANGES })
-    expect(byName.fresh).toMatchObject({ status: 'ok', schemaChanges: ['create table'] })
+    expect(byName.items).toMatchObject({ status: 'ok', rows_read: 2, schema_changes: ITEM_CHANGES })
+    expect(byName.fresh).toMatchObject({ status: 'ok', schema_changes: ['create table'] })
     expect(byName.refs.status).toBe('ok')
     expect(byName.clash.status).toBe('failed')
     for (const part of [

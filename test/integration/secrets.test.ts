@@ -132,7 +132,7 @@ describe('secrets', () => {
     await run(['sync', '-p', literal, '--verify'], 0)
     // init writes variable references, never the URL it was given.
     const initFile = join(dir, 'init.yaml')
-    await run(['init', '--env-file', join(dir, '.env'), '-o', initFile], 0)
+    await run(['init', '--env', join(dir, '.env'), '-o', initFile], 0)
     expectNoSecret('the file init wrote', await readFile(initFile, 'utf8'))
   })
 

@@ -70,7 +70,7 @@ describe('crash safety', () => {
     const res = await runCli(['sync', '-p', file, '--json'])
     expect(res.exitCode, res.stderr).toBe(0)
     // It picked up where the killed run stopped, not from zero.
-    expect(JSON.parse(res.stdout).tables[0].rowsRead).toBeLessThanOrEqual(100_000 - committed + 500)
+    expect(JSON.parse(res.stdout).tables[0].rows_read).toBeLessThanOrEqual(100_000 - committed + 500)
     expect(await count('big')).toBe(100_000)
     const { source, target } = await expectSameRows(dbs.source, dbs.target, 'big', ['id'])
     expect(target).toEqual(source)

@@ -21,7 +21,7 @@ async function sync(tables: string, extraArgs: string[] = []) {
   const res = await runCli(['sync', '-p', file, '--json', ...extraArgs])
   expect(res.exitCode, res.stderr + res.stdout).toBe(0)
   return JSON.parse(res.stdout) as {
-    tables: Array<{ table: string; rowsRead: number; inserted: number; updated: number }>
+    tables: Array<{ table: string; rows_read: number; inserted: number; updated: number }>
   }
 }
 
@@ -44,7 +44,7 @@ describe('incremental sync', () => {
       await dbs.source.query(`INSERT INTO ties VALUES ${values.join(',')}`)
       const tables = `  - name: ties\n    cursor: updated_at\n    batch_size: ${batch}`
       const first = await sync(tables)
-      expect(first.tables[0]).toMatchObject({ rowsRead: 20, inserted: 20 })
+      expect(first.tables[0]).toMatchObject({ rows_read: 20, inserted: 20 })
       await expectEqual('ties')
 
       // Updates and inserts between runs, some sharing the newest cursor value.
@@ -55,10 +55,10 @@ describe('incremental sync', () => {
         `INSERT INTO ties VALUES (21, 'new', '2024-02-01 00:00:00'), (22, 'new', '2024-02-01 00:00:00'), (0, 'zero', '2024-02-02 00:00:00')`,
       )
       const second = await sync(tables)
-      expect(second.tables[0]).toMatchObject({ rowsRead: 6, inserted: 3, updated: 3 })
+      expect(second.tables[0]).toMatchObject({ rows_read: 6, inserted: 3, updated: 3 })
       await expectEqual('ties')
       const third = await sync(tables)
-      expect(third.tables[0]).toMatchObject({ rowsRead: 0 })
+      expect(third.tables[0]).toMatchObject({ rows_read: 0 })
       const [[count]] = (await dbs.target.query('SELECT COUNT(*) AS n FROM ties')) as unknown as [
         [{ n: string }],
       ]
@@ -135,7 +135,7 @@ describe('incremental sync', () => {
     await dbs.source.query(`INSERT INTO lagged VALUES (2, 'b', '2024-01-01 11:50:00')`)
     await dbs.source.query(`UPDATE lagged SET v = 'a2' WHERE id = 1`)
     const second = await sync(withLag)
-    expect(second.tables[0]).toMatchObject({ rowsRead: 2, inserted: 1, updated: 1 })
+    expect(second.tables[0]).toMatchObject({ rows_read: 2, inserted: 1, updated: 1 })
     await expectEqual('lagged')
   })
 
@@ -153,7 +153,7 @@ describe('incremental sync', () => {
       ])
     }
     const res = await sync(`  - name: wide\n    cursor: updated_at\n    batch_size: 10`)
-    expect(res.tables[0]).toMatchObject({ rowsRead: 6, inserted: 6 })
+    expect(res.tables[0]).toMatchObject({ rows_read: 6, inserted: 6 })
     await expectEqual('wide')
   })
 

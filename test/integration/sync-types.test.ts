@@ -31,7 +31,7 @@ describe('sync copies every type bit for bit', () => {
       expect(res.stderr).not.toMatch(/internal error/)
       expect(res.exitCode, res.stderr + res.stdout).toBe(0)
       const summary = JSON.parse(res.stdout)
-      expect(summary.tables[0]).toMatchObject({ table: 'types', status: 'ok', rowsRead: 4 })
+      expect(summary.tables[0]).toMatchObject({ table: 'types', status: 'ok', rows_read: 4 })
 
       const { source, target } = await expectSameRows(dbs.source, dbs.target, 'types', ['id', 'k2'])
       expect(target).toEqual(source)

@@ -23,8 +23,8 @@ interface TableReport {
   table: string
   rule: string
   status: string
-  sourceRows: number
-  targetRows: number
+  source_rows: number
+  target_rows: number
   chunks: number
   pending: number
   counts: { missing: number; extra: number; differing: number }
@@ -120,7 +120,7 @@ describe('validate --data compares contents by chunked checksums', () => {
       const { t } = await report('items')
       expect(t.missing).toEqual([{ id: '1' }])
       expect(t.counts).toEqual({ missing: 1, extra: 0, differing: 0 })
-      expect(t.targetRows).toBe(24_999)
+      expect(t.target_rows).toBe(24_999)
     } finally {
       await dbs.target.query('INSERT INTO items SELECT * FROM keep_row; DROP TABLE keep_row')
     }
@@ -166,7 +166,7 @@ describe('validate --data compares contents by chunked checksums', () => {
     try {
       const { exitCode, t } = await report('items')
       expect(exitCode).toBe(0)
-      expect(t).toMatchObject({ status: 'consistent', rule: 'incremental', pending: 3, sourceRows: 25_001 })
+      expect(t).toMatchObject({ status: 'consistent', rule: 'incremental', pending: 3, source_rows: 25_001 })
       expect(t.counts).toEqual({ missing: 0, extra: 0, differing: 0 })
       const text = await validate('--tables', 'items')
       expect(text.exitCode, text.stderr + text.stdout).toBe(0)
@@ -201,7 +201,7 @@ describe('validate --data compares contents by chunked checksums', () => {
       await dbs.target.query("DELETE FROM nokey WHERE a = 3; UPDATE nokey SET b = 'z' WHERE a = 2")
       const same = await validate('--tables', 'nokey', '--json')
       const t = JSON.parse(same.stdout).data.tables[0]
-      expect(t).toMatchObject({ status: 'mismatch', sourceRows: 3, targetRows: 2 })
+      expect(t).toMatchObject({ status: 'mismatch', source_rows: 3, target_rows: 2 })
     } finally {
       await dbs.target.query(
         "DELETE FROM nokey; INSERT INTO nokey VALUES (1, 'x', 'l', 'a'), (1, 'x', 'l', 'b'), (2, NULL, 'l', 'c')",
@@ -217,12 +217,12 @@ describe('validate --data compares contents by chunked checksums', () => {
       expect(r.exitCode).toBe(1)
       const t = JSON.parse(r.stdout).data.tables[0]
       // 25,000 rows make five full chunks, and a sixth, empty on the source, for target rows past its last key.
-      expect(t).toMatchObject({ chunks: 6, differingChunks: 5, status: 'mismatch' })
+      expect(t).toMatchObject({ chunks: 6, differing_chunks: 5, status: 'mismatch' })
       expect(t.differing).toHaveLength(2)
       // One changed row per chunk: each differing chunk was either drilled into or left once the cap was
       // hit. How many were left depends on timing: chunks run concurrently and may all start drilling
       // before the first one reaches the cap.
-      expect(t.counts.differing + t.undrilledChunks).toBe(5)
+      expect(t.counts.differing + t.undrilled_chunks).toBe(5)
     } finally {
       await dbs.target.query(`UPDATE items SET price = price - 1 WHERE id IN (${ids.join(', ')})`)
     }

@@ -180,7 +180,7 @@ describe('dbsync validate', () => {
       pipeline: 'vt',
       valid: false,
       offline: false,
-      tables: [{ name: 'customers', strategy: 'incremental', cursor: ['updated_at'], primaryKey: ['id'] }],
+      tables: [{ name: 'customers', strategy: 'incremental', cursor: ['updated_at'], primary_key: ['id'] }],
       errors: [{ table: 'nope', line: lineOf(yaml, 'nope') }],
       warnings: [],
     })

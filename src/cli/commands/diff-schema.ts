@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import type { Strategy, TableConfig } from '../../config/types.js'
 import type { Flavor } from '../../db/flavor.js'
+import { plural } from '../../observe/text.js'
 import { renderAlter } from '../../schema/ddl.js'
 import { changeSummary, describeChange, diffTable } from '../../schema/diff.js'
 import { introspect } from '../../schema/introspect.js'
@@ -142,7 +143,9 @@ function renderText(r: DiffSchemaResult): string {
   const differ = r.tables.filter((t) => t.status !== 'same').length
   lines.push(
     '',
-    differ ? `${differ} of ${r.tables.length} tables differ` : `no differences in ${r.tables.length} tables`,
+    differ
+      ? `${differ} of ${plural(r.tables.length, 'table')} ${differ === 1 ? 'differs' : 'differ'}`
+      : `no differences in ${plural(r.tables.length, 'table')}`,
   )
   return lines.join('\n')
 }

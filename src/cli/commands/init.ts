@@ -12,6 +12,7 @@ import { connect } from '../../db/connect.js'
 import { connectPair } from '../../db/identity.js'
 import { ConfigError } from '../../errors.js'
 import { log } from '../../observe/log.js'
+import { plural } from '../../observe/text.js'
 import {
   chooseStrategy,
   type InitTable,
@@ -260,7 +261,7 @@ export function renderInit(r: InitResult): string {
   ])
   const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((row) => (row[i] ?? '').length)))
   return [
-    `wrote ${r.file}: ${r.tables.length} tables, ${incremental} incremental, ${r.tables.length - incremental} full_refresh`,
+    `wrote ${r.file}: ${plural(r.tables.length, 'table')}, ${incremental} incremental, ${r.tables.length - incremental} full_refresh`,
     '',
     ...rows.map(
       (row) =>

@@ -3,12 +3,13 @@ import pLimit from 'p-limit'
 import type { Pipeline, TableConfig } from '../../config/types.js'
 import type { Db } from '../../db/connect.js'
 import { quoteId } from '../../db/quote.js'
+import { plural } from '../../observe/text.js'
 import { type PendingRows, planRepair, planTables, type RepairPlan, type TablePlan } from '../../plan/plan.js'
 import { introspect } from '../../schema/introspect.js'
 import type { TableDef } from '../../schema/table-def.js'
-import { readState, type SyncState } from '../../state/sync-state.js'
+import { otherPipelines, readState, type SyncState } from '../../state/sync-state.js'
 import { rowShape } from '../../sync/job.js'
-import { connectPair } from '../../sync/run.js'
+import { connectPair, otherPipelineWarning } from '../../sync/run.js'
 import { resolveSelected } from '../../validate/resolve.js'
 import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
 import { printResult, table } from '../render.js'
@@ -58,7 +59,7 @@ export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanRes
   const pair = await connectPair(pipeline)
   try {
     const { tables, sourceDefs } = await resolveSelected(pipeline, pair.source, only)
-    const [targetDefs, states, lateCommitCap] = await Promise.all([
+    const [targetDefs, states, lateCommitCap, others] = await Promise.all([
       tables.length
         ? introspect(
             pair.target,
@@ -67,6 +68,11 @@ export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanRes
         : new Map<string, TableDef>(),
       readState(pair.target, pipeline.name),
       canReadTransactions(pair.source),
+      otherPipelines(
+        pair.target,
+        pipeline.name,
+        tables.map((t) => t.name),
+      ),
     ])
     const limit = pLimit(Math.max(1, Math.min(pipeline.concurrency, pipeline.source.poolMax)))
     const pending = new Map<string, PendingRows>()
@@ -88,6 +94,7 @@ export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanRes
       lateCommitCap,
       targetFlavor: pair.target.flavor,
     })
+    for (const p of plans) p.warnings.push(...otherPipelineWarning(others.get(p.table)))
     return { pipeline: pipeline.name, lateCommitCap, tables: plans }
   } finally {
     await Promise.all([pair.source.close(), pair.target.close()])
@@ -176,7 +183,7 @@ function renderPlan(r: PlanResult): string {
   const fails = r.tables.filter((t) => t.action === 'fails').length
   lines.push(
     '',
-    `plan for ${r.pipeline}: ${r.tables.length} tables${fails ? `, ${fails} would fail` : ''}; nothing was changed`,
+    `plan for ${r.pipeline}: ${plural(r.tables.length, 'table')}${fails ? `, ${fails} would fail` : ''}; nothing was changed`,
   )
   return lines.join('\n')
 }

@@ -1,14 +1,22 @@
 import type { Command } from 'commander'
-import type { Ora } from 'ora'
 import type { Pipeline } from '../../config/types.js'
 import { ConfigError, errorMessage, LockError } from '../../errors.js'
-import { type Logger, log } from '../../observe/log.js'
+import { log } from '../../observe/log.js'
 import { Notifier } from '../../observe/notify.js'
+import { plural } from '../../observe/text.js'
 import { errorFields, logRunEnd, runEvents } from '../../schedule/runner.js'
 import { resolveSchedule, type ScheduleSpec } from '../../schedule/spec.js'
-import { newLoadId, type RunResult, runSync, type SyncEvents } from '../../sync/run.js'
+import { newLoadId, type RunResult, runSync } from '../../sync/run.js'
 import { checkData } from '../../validate/data.js'
-import { type CliContext, globals, loadCommandPipeline, positiveInt, tablesOption } from '../program.js'
+import {
+  type CliContext,
+  globals,
+  loadCommandPipeline,
+  portOption,
+  positiveInt,
+  tablesOption,
+} from '../program.js'
+import { liveView } from '../progress.js'
 import { printResult, table } from '../render.js'
 import { renderDataReport } from '../render-data.js'
 
@@ -20,6 +28,7 @@ interface SyncFlags {
   every?: string
   cron?: string
   healthPort?: number
+  healthHost?: string
   verify?: boolean
   repair?: boolean
   json?: boolean
@@ -35,7 +44,8 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--concurrency <n>', 'tables synced at once', positiveInt)
     .option('--every <duration>', 'run on an interval, e.g. 30s, 5m, 1h')
     .option('--cron <expr>', 'run on a cron schedule, e.g. "*/5 * * * *"')
-    .option('--health-port <port>', 'serve /healthz, /readyz, /metrics, /status while scheduled', positiveInt)
+    .option('--health-port <port>', 'serve /healthz, /readyz, /metrics, /status while scheduled', portOption)
+    .option('--health-host <host>', 'the address the health endpoints listen on (default 0.0.0.0)')
     .option('--verify', 'compare source and target contents after the sync (validate --data)')
     .option('--repair', 'after syncing a table, compare it chunk by chunk and re-copy the chunks that differ')
     .option('--json', 'print the summary as one JSON document')
@@ -48,9 +58,9 @@ export function registerSync(program: Command, ctx: CliContext): void {
         ctx.exitCode = 0
         return
       }
-      if (flags.healthPort !== undefined) {
+      if (flags.healthPort !== undefined || flags.healthHost !== undefined) {
         throw new ConfigError(
-          '--health-port only applies to a scheduled sync',
+          `${flags.healthPort !== undefined ? '--health-port' : '--health-host'} only applies to a scheduled sync`,
           'add --every or --cron, or schedule: to the pipeline file',
         )
       }
@@ -157,10 +167,15 @@ async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: Sync
       'run dbsync sync --repair once on its own, or set verify: { every: 6h, repair: true } in the pipeline file',
     )
   }
-  const health =
-    flags.healthPort !== undefined
-      ? { port: flags.healthPort, host: pipeline.health?.host ?? '0.0.0.0' }
-      : pipeline.health
+  const port = flags.healthPort ?? pipeline.health?.port
+  const host = flags.healthHost ?? pipeline.health?.host ?? '0.0.0.0'
+  if (flags.healthHost !== undefined && port === undefined) {
+    throw new ConfigError(
+      '--health-host needs a port',
+      'add --health-port, or health: port: to the pipeline file',
+    )
+  }
+  const health = port !== undefined ? { ...pipeline.health, port, host } : pipeline.health
   // Loaded here: the HTTP server and prom-client cost a one-shot run (cron, CI) startup time for nothing.
   const { EXIT_GRACE_MS, runScheduled } = await import('../../schedule/serve.js')
   const last = await runScheduled({
@@ -178,43 +193,6 @@ async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: Sync
   setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()
 }
 
-/** In a terminal: one spinner line listing the running tables with rows and rows/s. */
-async function liveView(logger: Logger): Promise<(SyncEvents & { stop(): void }) | null> {
-  if (!process.stderr.isTTY) return null
-  const { default: ora } = await import('ora')
-  const running = new Map<string, { rows: number; started: number }>()
-  const spinner: Ora = ora({ stream: process.stderr, text: 'starting' }).start()
-  const refresh = () => {
-    const parts = [...running].map(([name, s]) => {
-      const secs = Math.max(0.001, (Date.now() - s.started) / 1000)
-      return `${name} ${s.rows} rows (${Math.round(s.rows / secs)}/s)`
-    })
-    spinner.text = parts.length ? parts.join(' | ') : 'finishing'
-  }
-  const logged = runEvents(logger)
-  return {
-    tableStart: (t) => {
-      running.set(t.name, { rows: 0, started: Date.now() })
-      refresh()
-    },
-    progress: (name, rows) => {
-      const s = running.get(name)
-      if (s) s.rows += rows
-      refresh()
-    },
-    tableRetry: (...args) => logged.tableRetry?.(...args),
-    tableEnd: (r) => {
-      running.delete(r.table)
-      const line = `${r.table}: ${r.status}, ${r.rowsRead} rows in ${r.seconds.toFixed(1)} s${r.error ? `: ${r.error}` : ''}`
-      if (r.status === 'failed') spinner.fail(line)
-      else spinner.succeed(line)
-      spinner.start()
-      refresh()
-    },
-    stop: () => spinner.stop(),
-  }
-}
-
 /** The summary table printed after a run. */
 export function renderRun(r: RunResult): string {
   const rows = r.tables.map((t) => [
@@ -224,7 +202,7 @@ export function renderRun(r: RunResult): string {
     t.inserted,
     t.updated,
     t.deleted,
-    Number(t.seconds.toFixed(1)),
+    t.seconds.toFixed(1),
     t.status + (t.schemaChanges.length ? ` (${t.schemaChanges.join('; ')})` : ''),
   ])
   const failed = r.tables.filter((t) => t.status === 'failed')
@@ -232,7 +210,7 @@ export function renderRun(r: RunResult): string {
     table(['table', 'strategy', 'read', 'inserted', 'updated', 'deleted', 'seconds', 'status'], rows),
     ...renderRepairs(r),
     '',
-    `run ${r.loadId}: ${r.status}, ${r.tables.length} tables in ${r.seconds.toFixed(1)} s`,
+    `run ${r.loadId}: ${r.status}, ${plural(r.tables.length, 'table')} in ${r.seconds.toFixed(1)} s`,
     ...failed.map((t) => `  ${t.table}: ${t.error}`),
   ]
   return lines.join('\n')

@@ -152,7 +152,7 @@ describe('loadPipeline: errors carry exit code 2 and file:LINE', () => {
     expect(err.message).toBe(
       `${file}:${lineOf(file, 'webhook:')}: variable DBSYNC_TEST_UNSET_WEBHOOK is not set`,
     )
-    expect(err.hint).toContain('--env-file')
+    expect(err.hint).toContain('--env FILE')
   })
 
   it('reports a table listed twice, naming both lines', async () => {
