@@ -57,11 +57,12 @@ export function buildInserts(
   if (w.mode !== 'insert') {
     // The key columns and _dlt_id are rewritten too: under a case- or accent-insensitive key, 'abc' and
     // 'ABC' are the same key, and a change between them must still reach the target.
-    const updated = [...w.codecs.map((c) => c.name), ...w.nullColumns, LOAD_ID_COLUMN, ROW_ID_COLUMN]
+    const updated = [...w.codecs.map((c) => c.name), ...w.nullColumns, ROW_ID_COLUMN]
     const ref = w.target.flavor.upsertValueRef
-    tail = `${w.target.flavor.upsertRowAlias} ON DUPLICATE KEY UPDATE ${updated
-      .map((n) => `${quoteId(n)} = ${ref(quoteId(n))}`)
-      .join(', ')}`
+    tail = `${w.target.flavor.upsertRowAlias} ON DUPLICATE KEY UPDATE ${[
+      keepLoadIdIfSame(w),
+      ...updated.map((n) => `${quoteId(n)} = ${ref(quoteId(n))}`),
+    ].join(', ')}`
   }
   const packetLimit = w.target.maxAllowedPacket - PACKET_MARGIN
   const limit = Math.min(STATEMENT_BYTES, packetLimit)
@@ -94,6 +95,25 @@ export function buildInserts(
   }
   if (parts.length > 0) out.push({ sql: head + parts.join(',') + tail, rows: parts.length })
   return out
+}
+
+/**
+ * `_dlt_load_id` keeps the run that last changed the row: a row merged again with the very same values
+ * (a lag or NULL-cursor re-read, a re-merge after a full refresh) is left untouched, so the server counts
+ * it as unchanged. Assigned first: ON DUPLICATE KEY UPDATE evaluates left to right, so the comparison
+ * still sees the old values. Text compares as bytes (a case-only change under a _ci collation is a change).
+ */
+function keepLoadIdIfSame(w: WriteTarget): string {
+  const ref = w.target.flavor.upsertValueRef
+  const same = [
+    ...w.codecs.map((c) => {
+      const [a, b] = [quoteId(c.name), ref(quoteId(c.name))]
+      return c.kind === 'text' || c.kind === 'utf8' ? `BINARY ${a} <=> BINARY ${b}` : `${a} <=> ${b}`
+    }),
+    ...w.nullColumns.map((n) => `${quoteId(n)} IS NULL`),
+  ]
+  const id = quoteId(LOAD_ID_COLUMN)
+  return `${id} = IF(${same.join(' AND ')}, ${id}, ${ref(id)})`
 }
 
 /** What a batch did to the target. */

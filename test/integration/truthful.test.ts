@@ -34,6 +34,9 @@ describe('truthful reports', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases()
+    await dbs.source.query(
+      "CREATE TABLE nulls (id INT PRIMARY KEY, v VARCHAR(10), updated_at DATETIME(6) NULL, KEY (updated_at)); INSERT INTO nulls VALUES (1, 'a', NULL), (2, 'b', NULL), (3, 'c', '2024-01-01')",
+    )
     for (const t of ['fresh', 'breaks', 'many', 'refreshed']) {
       await dbs.source.query(TABLE(t))
       await dbs.source.query(ROWS(t, t === 'many' ? 40 : 5))
@@ -114,5 +117,22 @@ describe('truthful reports', () => {
     const { exitCode, t } = await dataReport('refreshed')
     expect(exitCode).toBe(0)
     expect(t).toMatchObject({ status: 'consistent', pending: 0 })
+  }, 180_000)
+
+  it('rows merged again unchanged (NULL cursors, every run) count as unchanged and keep their load id', async () => {
+    const first = await cli('sync', '--tables', 'nulls')
+    expect(first.exitCode, first.stderr + first.stdout).toBe(0)
+    const [before] = await dbs.target.query('SELECT id, _dlt_load_id FROM nulls ORDER BY id')
+    const idle = await cli('sync', '--tables', 'nulls', '--json')
+    expect(idle.exitCode, idle.stderr + idle.stdout).toBe(0)
+    const t = (JSON.parse(idle.stdout) as { tables: Array<Record<string, unknown>> }).tables[0]!
+    expect(t).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 })
+    const [after] = await dbs.target.query('SELECT id, _dlt_load_id FROM nulls ORDER BY id')
+    expect(after).toEqual(before)
+    // A real change still counts and takes the new load id.
+    await dbs.source.query("UPDATE nulls SET v = 'A' WHERE id = 1")
+    const changed = await cli('sync', '--tables', 'nulls', '--json')
+    const c = (JSON.parse(changed.stdout) as { tables: Array<Record<string, unknown>> }).tables[0]!
+    expect(c).toMatchObject({ updated: 1, unchanged: 1 })
   }, 180_000)
 })
