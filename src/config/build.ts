@@ -160,6 +160,15 @@ function buildSelector(table: TableFile, defaults: PipelineFile['defaults'], lin
     deletes: table.deletes ?? defaults?.deletes ?? 'ignore',
   }
   if (primaryKey !== undefined) selector.primaryKey = toList(primaryKey)
+  // Field by field: a table may change one setting of the defaults' verify: block.
+  const verify = table.verify || defaults?.verify ? { ...defaults?.verify, ...table.verify } : undefined
+  if (verify) {
+    selector.verify = {
+      everyMs: parseDuration(verify.every ?? '6h'),
+      repair: verify.repair ?? true,
+      maxRowsPerSecond: verify.max_rows_per_second ?? 20_000,
+    }
+  }
   return selector
 }
 

@@ -78,6 +78,20 @@ const tableSettings = {
   deletes: oneOf(DELETES_MODES)
     .optional()
     .describe('ignore, or detect: remove target rows whose key left the source (default ignore)'),
+  verify: mapping({
+    every: duration(
+      'start a full comparison of the table this long after the last one ended (default 6h)',
+    ).optional(),
+    repair: z
+      .boolean({ error: 'expected true or false' })
+      .optional()
+      .describe('re-copy the rows that differ (default true), as sync --repair does'),
+    max_rows_per_second: positiveInt()
+      .optional()
+      .describe('compare at most this many source rows per second (default 20000)'),
+  })
+    .optional()
+    .describe('scheduled mode: compare the table with the source between syncs, throttled, and repair it'),
 }
 
 const tableSchema = mapping({

@@ -56,6 +56,15 @@ export interface TableSelector {
   batchSize: number
   lagMs: number
   deletes: DeletesMode
+  /** `verify:` after merging defaults; absent when neither the table nor `defaults` sets it. */
+  verify?: VerifySettings
+}
+
+/** Scheduled verification of a table (sync/verify.ts). */
+export interface VerifySettings {
+  everyMs: number
+  repair: boolean
+  maxRowsPerSecond: number
 }
 
 /** A concrete table to sync, resolved from the selectors against the source's table names. */
@@ -69,6 +78,7 @@ export interface TableConfig {
   batchSize: number
   lagMs: number
   deletes: DeletesMode
+  verify?: VerifySettings
   /** Line of the selector that chose this table. */
   line: number
 }

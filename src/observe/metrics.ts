@@ -71,6 +71,10 @@ export interface Metrics {
   poolAcquired(side: PoolSample['side'], seconds: number): void
   /** refused (server at max_connections), timeout (acquire_timeout passed) or connect (other). */
   poolError(side: PoolSample['side'], kind: 'refused' | 'timeout' | 'connect'): void
+  /** One chunk of a scheduled verification, by outcome: equal, repaired, pending, differing. */
+  verifyChunk(table: string, result: string): void
+  /** A verification pass over the whole table ended at `atMs`. */
+  verifyFull(table: string, atMs: number): void
 }
 
 export interface MetricsOptions {
@@ -208,6 +212,18 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['table'],
     registers: [registry],
   })
+  const verifyChunks = new Counter({
+    name: 'dbsync_verify_chunks_total',
+    help: 'Chunks compared by scheduled verification: equal, repaired (rows re-copied), pending (differed only in rows the next sync copies), differing (left as they are: repair off, or extra rows under deletes: ignore)',
+    labelNames: ['table', 'result'],
+    registers: [registry],
+  })
+  const verifyFull = new Gauge({
+    name: 'dbsync_verify_last_full_timestamp_seconds',
+    help: 'Unix time at which the last scheduled verification pass over the whole table ended',
+    labelNames: ['table'],
+    registers: [registry],
+  })
 
   // Rows already counted from progress events in the current run, so the table's final count only adds
   // what progress did not report (e.g. rows of an interrupted batch path).
@@ -257,6 +273,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     poolError(side, kind) {
       poolErrors.inc({ side, kind })
+    },
+    verifyChunk(table, result) {
+      verifyChunks.inc({ table, result })
+    },
+    verifyFull(table, atMs) {
+      verifyFull.set({ table }, Math.floor(atMs / 1000))
     },
   }
 }

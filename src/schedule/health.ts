@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client'
 import { ConfigError } from '../errors.js'
 import { type Logger, log } from '../observe/log.js'
 import { redact, redactValue } from '../observe/redact.js'
+import type { VerifyStatus } from '../sync/verify.js'
 
 /** One table as the last run that touched it left it. */
 export interface TableStatus {
@@ -45,6 +46,8 @@ export interface StatusSnapshot {
   lastRun: RunSummary | null
   lastSuccessAt: string | null
   tables: Record<string, TableStatus>
+  /** Scheduled verification per table (`verify:`), keyed by table; absent or empty when none is set. */
+  verify?: Record<string, VerifyStatus>
 }
 
 export interface Readiness {

@@ -7,6 +7,7 @@ import type { Logger } from '../observe/log.js'
 import type { Metrics, PoolSample } from '../observe/metrics.js'
 import { plural } from '../observe/text.js'
 import { connectPair, type RunResult, runSync, type SyncEvents } from '../sync/run.js'
+import type { Verifier } from '../sync/verify.js'
 
 /**
  * Connection counts of a pool. mysql2 has no public API for them, so this is the one place that reads the
@@ -49,6 +50,8 @@ export interface RunRequest {
  */
 export class PairRunner {
   private pair: { source: Db; target: Db } | undefined
+  /** Scheduled verification, run after each sync under its lock (`verify:` in the pipeline). */
+  verifier: Verifier | undefined
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -69,6 +72,7 @@ export class PairRunner {
         fullRefresh: req.fullRefresh,
         // A table dropped from the source between runs fails alone; the others keep syncing.
         missingTables: 'fail',
+        ...(this.verifier ? { verifier: this.verifier } : {}),
         ...(this.only ? { only: this.only } : {}),
         ...(this.concurrency ? { concurrency: this.concurrency } : {}),
       })

@@ -3,6 +3,7 @@ import { log } from '../observe/log.js'
 import { createMetrics } from '../observe/metrics.js'
 import { Notifier } from '../observe/notify.js'
 import type { RunResult } from '../sync/run.js'
+import { Verifier } from '../sync/verify.js'
 import { type HealthServer, startHealthServer } from './health.js'
 import { Scheduler } from './loop.js'
 import { PairRunner } from './runner.js'
@@ -53,12 +54,15 @@ export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | 
     logger,
     fullRefreshFirst: Boolean(opts.fullRefresh),
   })
+  // A verification takes at most half of each interval (10 minutes at most): the syncs always come first.
+  const verifier = new Verifier(Math.max(1000, Math.min(scheduler.intervalMs() / 2, 600_000)), metrics)
+  runner.verifier = verifier
   let health: HealthServer | undefined
   if (opts.health) {
     health = await startHealthServer({
       host: opts.health.host,
       port: opts.health.port,
-      status: () => scheduler.snapshot(),
+      status: () => ({ ...scheduler.snapshot(), verify: verifier.status() }),
       registry: metrics.registry,
       logger,
     })

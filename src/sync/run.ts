@@ -26,6 +26,7 @@ import { recopyRows } from './recopy.js'
 import { refreshRepair, repairTable } from './repair.js'
 import { backoffDelay, isTransient, sleep } from './retry.js'
 import { applySchemaChanges, carryAutoIncrement, executeDdl } from './schema-sync.js'
+import { type Verifier, verifyAfterRun } from './verify.js'
 
 /** How the caller hears about progress (the CLI draws spinners or logs lines). */
 export interface SyncEvents {
@@ -44,6 +45,8 @@ export interface SyncOptions {
   fullRefresh?: boolean
   /** --repair: after each table's sync, compare it chunk by chunk and re-copy the chunks that differ. */
   repair?: boolean
+  /** Scheduled mode: verify the due tables after the sync, under the same lock (verify.ts). */
+  verifier?: Verifier
   concurrency?: number
   signal?: AbortSignal
   events?: SyncEvents
@@ -140,6 +143,19 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
         : results.some((r) => r.status === 'interrupted') || signal.aborted
           ? 'interrupted'
           : 'ok'
+      if (opts.verifier) {
+        await verifyAfterRun(opts.verifier, {
+          pipeline,
+          pair,
+          tables,
+          sourceDefs,
+          results,
+          loadId,
+          signal,
+          lock,
+          cap,
+        })
+      }
       const failedTables = results.filter((r) => r.status === 'failed')
       await bestEffort(
         pipeline,

@@ -63,6 +63,12 @@ describe('pipeline schema', () => {
       'batch_size',
       'lag',
       'deletes',
+      'verify',
+    ])
+    expect(allowedKeys(pipelineFileSchema, ['defaults', 'verify'])).toEqual([
+      'every',
+      'repair',
+      'max_rows_per_second',
     ])
     expect(allowedKeys(pipelineFileSchema, ['target', 'ssl'])).toEqual(['mode', 'ca', 'cert', 'key'])
     expect(allowedKeys(pipelineFileSchema, [])).toContain('shutdown_timeout')

@@ -1,0 +1,232 @@
+import type { Pipeline, TableConfig, VerifySettings } from '../config/types.js'
+import type { Db } from '../db/connect.js'
+import type { RunLock } from '../db/lock.js'
+import { errorMessage } from '../errors.js'
+import { log } from '../observe/log.js'
+import { redact } from '../observe/redact.js'
+import { introspect } from '../schema/introspect.js'
+import type { TableDef } from '../schema/table-def.js'
+import type { RunCap } from './cap.js'
+import { type RowShape, rowShape, type TableJob, type TableResult } from './job.js'
+import { type ChunkOutcome, repairTable } from './repair.js'
+import { sleep } from './retry.js'
+
+/** What a verifier reports to metrics. */
+export interface VerifyMetrics {
+  verifyChunk(table: string, result: ChunkOutcome): void
+  verifyFull(table: string, atMs: number): void
+}
+
+/** One table's verification, as /status shows it. */
+export interface VerifyStatus {
+  every_seconds: number
+  repair: boolean
+  max_rows_per_second: number
+  /** A pass is under way: it resumes at the next run where this one stopped. */
+  in_progress: boolean
+  pass_started_at: string | null
+  /** When the last pass over the whole table ended; null until one has. */
+  last_full_at: string | null
+  next_due_at: string | null
+  /** Chunks of the current (or last) pass, by outcome. */
+  chunks: Record<ChunkOutcome, number>
+  rows_repaired: number
+  last_error: string | null
+}
+
+interface TableVerify {
+  settings: VerifySettings
+  next: Buffer[] | null
+  passStarted: number | null
+  lastFull: number | null
+  chunks: Record<ChunkOutcome, number>
+  rowsRepaired: number
+  lastError: string | null
+}
+
+/** Chunk rows when the rate allows it; a slower rate makes chunks smaller, so no chunk takes long. */
+const CHUNK_ROWS = 10_000
+
+/**
+ * Scheduled verification (`verify:` in the pipeline): between syncs, under the run's lock, compare each
+ * due table chunk by chunk with the source and, with `repair: true`, re-copy what differs (repair.ts).
+ *
+ * Throttled two ways so it never starves the syncs: at most `max_rows_per_second` source rows per second
+ * (it sleeps between chunks), and at most `budgetMs` per run; a pass that does not fit goes on at the next
+ * run from the chunk where it stopped. A table is due `every` after its last full pass ended. Positions
+ * live in this process: after a restart every table is due again.
+ */
+export class Verifier {
+  private readonly tables = new Map<string, TableVerify>()
+
+  constructor(
+    private readonly budgetMs: number,
+    private readonly metrics?: VerifyMetrics,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Run the due tables' slices, one table after another, within the run's budget. */
+  async run(jobs: Array<{ job: TableJob; shape: RowShape }>, signal: AbortSignal): Promise<void> {
+    const deadline = this.now() + this.budgetMs
+    for (const { job, shape } of jobs) {
+      const settings = job.config.verify
+      if (!settings || signal.aborted || this.now() >= deadline) continue
+      const t = this.entry(job.config.name, settings)
+      if (t.passStarted === null && !this.due(t)) continue
+      await this.slice(job, shape, t, deadline, signal)
+    }
+  }
+
+  status(): Record<string, VerifyStatus> {
+    const out: Record<string, VerifyStatus> = {}
+    for (const [name, t] of this.tables) {
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+      out[name] = {
+        every_seconds: t.settings.everyMs / 1000,
+        repair: t.settings.repair,
+        max_rows_per_second: t.settings.maxRowsPerSecond,
+        in_progress: t.passStarted !== null,
+        pass_started_at: iso(t.passStarted),
+        last_full_at: iso(t.lastFull),
+        next_due_at: t.passStarted !== null ? null : iso((t.lastFull ?? this.now()) + t.settings.everyMs),
+        chunks: { ...t.chunks },
+        rows_repaired: t.rowsRepaired,
+        last_error: t.lastError,
+      }
+    }
+    return out
+  }
+
+  private entry(name: string, settings: VerifySettings): TableVerify {
+    let t = this.tables.get(name)
+    if (!t) {
+      t = {
+        settings,
+        next: null,
+        passStarted: null,
+        lastFull: null,
+        chunks: emptyChunks(),
+        rowsRepaired: 0,
+        lastError: null,
+      }
+      this.tables.set(name, t)
+    }
+    t.settings = settings
+    return t
+  }
+
+  private due(t: TableVerify): boolean {
+    return t.lastFull === null || this.now() - t.lastFull >= t.settings.everyMs
+  }
+
+  /** Compare one chunk at a time from where the pass stands, until the table ends or the budget does. */
+  private async slice(job: TableJob, shape: RowShape, t: TableVerify, deadline: number, signal: AbortSignal) {
+    const table = job.config.name
+    const rate = t.settings.maxRowsPerSecond
+    if (t.passStarted === null) {
+      t.passStarted = this.now()
+      t.next = null
+      t.chunks = emptyChunks()
+      t.rowsRepaired = 0
+    }
+    try {
+      while (!signal.aborted && this.now() < deadline) {
+        const started = this.now()
+        let rows = 0
+        const r = await repairTable(job, shape, {
+          repair: t.settings.repair,
+          from: t.next,
+          maxChunks: 1,
+          chunkRows: Math.min(CHUNK_ROWS, rate),
+          chunkDone: (outcome, sourceRows) => {
+            rows += sourceRows
+            t.chunks[outcome]++
+            this.metrics?.verifyChunk(table, outcome)
+          },
+        })
+        if (signal.aborted) return
+        t.rowsRepaired += r.rows_inserted + r.rows_updated + r.rows_deleted
+        t.next = r.next
+        t.lastError = null
+        if (r.next === null) {
+          t.passStarted = null
+          t.lastFull = this.now()
+          this.metrics?.verifyFull(table, t.lastFull)
+          log().info(
+            { event: 'verify_pass_end', table, ...t.chunks, rows_repaired: t.rowsRepaired },
+            `${table}: verified (${t.chunks.equal} chunks equal, ${t.chunks.repaired} repaired, ` +
+              `${t.chunks.pending} pending, ${t.chunks.differing} differing)`,
+          )
+          return
+        }
+        // The rate limit: this chunk's rows at max_rows_per_second, less the time it took.
+        const wait = (rows / rate) * 1000 - (this.now() - started)
+        if (wait > 0) await sleep(Math.min(wait, Math.max(0, deadline - this.now())), signal)
+      }
+    } catch (err) {
+      // A verification failure never fails the run: the rows are synced; the pass resumes next time.
+      t.lastError = redact(errorMessage(err))
+      log().warn(
+        { event: 'verify_error', table, error: t.lastError },
+        `${table}: verification: ${t.lastError}`,
+      )
+    }
+  }
+}
+
+function emptyChunks(): Record<ChunkOutcome, number> {
+  return { equal: 0, repaired: 0, pending: 0, differing: 0 }
+}
+
+/**
+ * After a run's tables are synced, still under its lock: the scheduled verification of the tables that
+ * synced ok and set `verify:`. Tables without a key, and full_refresh tables (rebuilt every run), are not
+ * verified.
+ */
+export async function verifyAfterRun(
+  verifier: Verifier,
+  run: {
+    pipeline: Pipeline
+    pair: { source: Db; target: Db }
+    tables: TableConfig[]
+    sourceDefs: ReadonlyMap<string, TableDef>
+    results: TableResult[]
+    loadId: string
+    signal: AbortSignal
+    lock: Pick<RunLock, 'held'>
+    cap: RunCap
+  },
+): Promise<void> {
+  const ok = new Set(run.results.filter((r) => r.status === 'ok').map((r) => r.table))
+  const chosen = run.tables.filter(
+    (t) =>
+      t.verify &&
+      ok.has(t.name) &&
+      t.strategy === 'incremental' &&
+      (t.primaryKey ?? run.sourceDefs.get(t.name)?.primaryKey ?? []).length > 0,
+  )
+  if (chosen.length === 0 || run.signal.aborted) return
+  const targetDefs = await introspect(
+    run.pair.target,
+    chosen.map((t) => t.name),
+  )
+  const jobs = chosen.map((config) => {
+    const job: TableJob = {
+      pipeline: run.pipeline.name,
+      config,
+      source: run.pair.source,
+      target: run.pair.target,
+      sourceDef: run.sourceDefs.get(config.name)!,
+      targetDef: targetDefs.get(config.name),
+      state: undefined,
+      loadId: run.loadId,
+      queryTimeoutMs: run.pipeline.queryTimeoutMs,
+      progress: () => undefined,
+      signal: run.signal,
+      lock: run.lock,
+      cap: run.cap,
+    }
+    return { job, shape: rowShape(job) }
+  })
+  await verifier.run(jobs, run.signal)
+}
