@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { type CliResult, runCli, writeTempPipeline } from '../support/cli.js'
 import { expectSameRows, pipelineYaml } from '../support/compare.js'
 import { createTestDatabases, openConnection, type TestDbs } from '../support/db.js'
+import { ownServer } from '../support/external.js'
 import { createBigTable, createDatabasesOn } from '../support/own-dbs.js'
 import { startProxy, type TcpProxy } from '../support/proxy.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
@@ -285,7 +286,9 @@ describe('network stall', () => {
   })
 })
 
-describe('server faults on a target server of this file', () => {
+const own = ownServer('a target server to kill and restart')
+
+own.describe('server faults on a target server of this file', () => {
   let server: ThrowawayServer
   let dbs: TestDbs
 

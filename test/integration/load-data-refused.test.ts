@@ -1,15 +1,18 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, expect, inject, it } from 'vitest'
 import { TYPES_DDL, TYPES_ROWS } from '../fixtures/types-table.js'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { columnDefinitions, expectSameRows, pipelineYaml, rowIdMismatches } from '../support/compare.js'
 import type { TestDbs } from '../support/db.js'
+import { ownServer } from '../support/external.js'
 import { createBigTable, createDatabasesOn } from '../support/own-dbs.js'
 import { startProxy } from '../support/proxy.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
 
 // A target started with --local-infile=0 (MySQL 8's default) refuses LOAD DATA LOCAL: first loads and full
 // refreshes fall back to multi-row INSERTs, say so in the log, and copy the same bytes.
-describe('a target that refuses LOAD DATA LOCAL INFILE', () => {
+const own = ownServer('a target server started with --local-infile=0')
+
+own.describe('a target that refuses LOAD DATA LOCAL INFILE', () => {
   let server: ThrowawayServer
   let dbs: TestDbs
 

@@ -1,15 +1,18 @@
 import type mysql from 'mysql2/promise'
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect, inject, it } from 'vitest'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { expectSameRows, pipelineYaml } from '../support/compare.js'
 import { daemons, freePort, get, sample, startDaemon, waitFor } from '../support/daemon.js'
 import { openConnection, type TestDbs } from '../support/db.js'
+import { ownServer } from '../support/external.js'
 import { createDatabasesOn } from '../support/own-dbs.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
 
 // A target server whose max_connections is used up by others: dbsync's runs wait for connections the
 // server refuses ("Too many connections") and finish once some are free, instead of failing.
-describe('a target server out of connections', () => {
+const own = ownServer('a target server started with --max-connections=12')
+
+own.describe('a target server out of connections', () => {
   let server: ThrowawayServer
   let dbs: TestDbs
   const blockers: mysql.Connection[] = []

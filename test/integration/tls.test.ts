@@ -1,8 +1,9 @@
 import type mysql from 'mysql2/promise'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, expect, inject, it } from 'vitest'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { expectSameRows } from '../support/compare.js'
 import { openConnection, type TestDbs } from '../support/db.js'
+import { EXTERNAL_SERVERS, ownServer } from '../support/external.js'
 import { createDatabasesOn } from '../support/own-dbs.js'
 import { startProxy, type TcpProxy } from '../support/proxy.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
@@ -22,7 +23,10 @@ const SOURCE_USER = 'tls_reader'
 const TARGET_USER = 'tls_x509'
 const PASSWORD = 'tls-Pass-1'
 
+const own = ownServer('a server of its own, started with a CA and certificates the test makes')
+
 beforeAll(async () => {
+  if (EXTERNAL_SERVERS) return
   certs = await generateCerts(inject('tempDir'))
   server = await startServer({
     name: 'tls',
@@ -83,7 +87,7 @@ async function sslAccepts(): Promise<number> {
   return Number((rows as Array<{ Value: string }>)[0]?.Value ?? 0)
 }
 
-describe('TLS', () => {
+own.describe('TLS', () => {
   for (const mode of ['required', 'verify-ca', 'verify-identity'] as const) {
     it(`syncs with ssl-mode ${mode} on both sides, the target authenticated by a client certificate`, async () => {
       const before = await sslAccepts()

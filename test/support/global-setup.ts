@@ -52,7 +52,11 @@ async function startOrConnect(project: TestProject): Promise<() => Promise<void>
     // Any database in the URLs is ignored: each test file makes its own (db.ts withDatabase()).
     const source = withoutDatabase(externalSource)
     const target = withoutDatabase(externalTarget)
-    await Promise.all([checkReachable(source), checkReachable(target)])
+    const [sourceVersion, targetVersion] = await Promise.all([serverVersion(source), serverVersion(target)])
+    process.stderr.write(
+      `dbsync tests: external servers, source ${redactUrl(source)} (${sourceVersion}), target ` +
+        `${redactUrl(target)} (${targetVersion}); tests that start servers of their own are skipped\n`,
+    )
     project.provide('sourceUrl', source)
     project.provide('targetUrl', target)
     project.provide('servers', null)
@@ -69,9 +73,13 @@ async function startOrConnect(project: TestProject): Promise<() => Promise<void>
     throw failures[0]
   }
   const [source, target] = servers as [ThrowawayServer, ThrowawayServer]
+  const [sourceVersion, targetVersion] = await Promise.all([
+    serverVersion(source.url),
+    serverVersion(target.url),
+  ])
   process.stderr.write(
-    `dbsync tests: ${source.info.flavor} source on ${source.host}:${source.port}, target on ` +
-      `${target.host}:${target.port} (started in ${((Date.now() - started) / 1000).toFixed(1)}s)\n`,
+    `dbsync tests: source ${source.host}:${source.port} (${sourceVersion}), target ` +
+      `${target.host}:${target.port} (${targetVersion}), started in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
   )
   project.provide('sourceUrl', source.url)
   project.provide('targetUrl', target.url)
@@ -91,10 +99,16 @@ async function stopAll(servers: ThrowawayServer[]): Promise<void> {
   if (failed.length > 0) throw new AggregateError(failed, 'stopping the test servers failed')
 }
 
-async function checkReachable(url: string): Promise<void> {
+/** `SELECT VERSION()` with its comment ("10.11.6-MariaDB, Debian 12", "8.0.36, MySQL Community Server - GPL"). */
+async function serverVersion(url: string): Promise<string> {
   try {
     const conn = await mysql.createConnection({ ...connectionOptions(url), connectTimeout: 10_000 })
-    await conn.end()
+    try {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v, @@version_comment AS c')
+      return `${rows[0]?.v}, ${rows[0]?.c}`
+    } finally {
+      await conn.end()
+    }
   } catch (err) {
     throw new Error(`cannot connect to test server ${redactUrl(url)}: ${String(err)}`, { cause: err })
   }
