@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CliResult, runCli, writeTempPipeline } from '../support/cli.js'
+import { type CliResult, cliPath, runCli, writeTempPipeline } from '../support/cli.js'
 import { createTestDatabases, type TestDbs } from '../support/db.js'
 
 const TIMEOUT = 180_000
@@ -182,4 +183,27 @@ describe('the CLI contract: --json, exit codes, usage errors', () => {
       expect(r.stdout).toContain(s)
     }
   })
+
+  it(
+    'finishes a sync on a terminal that reports 0 columns (script, docker exec -t), with bounded output',
+    async () => {
+      const file = await writeTempPipeline(pipelineYaml(GOOD))
+      // `script` gives the CLI a pseudo-terminal; with no terminal on its own stdin, it has 0 columns.
+      const command = `'${process.execPath}' '${cliPath}' sync --full-refresh -p '${file}'`
+      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = execFile(
+          'script',
+          ['-qec', command, '/dev/null'],
+          { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+          (err, stdout) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, out: stdout }),
+        )
+        child.stdin?.end()
+      })
+      expect(r.code, JSON.stringify(r.out.slice(-300))).toBe(0)
+      expect(r.out).toContain('run ')
+      expect(r.out.length).toBeLessThan(100_000)
+    },
+    TIMEOUT,
+  )
 })
