@@ -110,7 +110,10 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       const resuming = job.state?.phase === 'initial' && job.state.lastCursor !== null
       lastCursor = resuming ? job.state!.lastCursor : await initialBound(snap, shape, job, cap ?? undefined)
       lastKey = resuming ? job.state!.lastKey : null
-      if (await loadDataAccepted(w)) {
+      // Rows already in the target that this load did not write (a table switched from full refresh, a
+      // copy made before dbsync) are merged row by row: the upsert counts what it really changed.
+      const foreign = !resuming && job.targetDef !== undefined && (await hasRows(job))
+      if (!foreign && (await loadDataAccepted(w))) {
         // A table created by this run holds no rows yet: its batches can load two at a time.
         await bulkFirstLoad(job, shape, w, snap, result, {
           lastCursor,
@@ -305,6 +308,11 @@ async function finishInitialLoad(job: TableJob): Promise<void> {
   const existing = new Set(current?.indexes.map((i) => i.name) ?? [])
   const alter = firstLoadDdl(job.sourceDef, job.target.flavor).afterLoad(existing)
   if (alter) await executeDdl(job.target, job.config.name, alter)
+}
+
+async function hasRows(job: TableJob): Promise<boolean> {
+  const [rows] = await job.target.pool.query(`SELECT 1 FROM ${quoteId(job.config.name)} LIMIT 1`)
+  return (rows as unknown[]).length > 0
 }
 
 /** Columns the target has and the source no longer has: they receive NULL from now on. */

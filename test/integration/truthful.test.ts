@@ -37,7 +37,7 @@ describe('truthful reports', () => {
     await dbs.source.query(
       "CREATE TABLE nulls (id INT PRIMARY KEY, v VARCHAR(10), updated_at DATETIME(6) NULL, KEY (updated_at)); INSERT INTO nulls VALUES (1, 'a', NULL), (2, 'b', NULL), (3, 'c', '2024-01-01')",
     )
-    for (const t of ['fresh', 'breaks', 'many', 'refreshed']) {
+    for (const t of ['fresh', 'breaks', 'many', 'refreshed', 'switched']) {
       await dbs.source.query(TABLE(t))
       await dbs.source.query(ROWS(t, t === 'many' ? 40 : 5))
     }
@@ -46,7 +46,7 @@ describe('truthful reports', () => {
         sourceUrl: dbs.sourceUrl,
         targetUrl: dbs.targetUrl,
         defaults: '  cursor: updated_at',
-        tables: '  - name: "*"',
+        tables: '  - name: switched\n    strategy: full_refresh\n    cursor: []\n  - name: "*"',
       }),
     )
   })
@@ -134,5 +134,24 @@ describe('truthful reports', () => {
     const changed = await cli('sync', '--tables', 'nulls', '--json')
     const c = (JSON.parse(changed.stdout) as { tables: Array<Record<string, unknown>> }).tables[0]!
     expect(c).toMatchObject({ updated: 1, unchanged: 1 })
+  }, 180_000)
+
+  it('switching a table from full refresh to incremental re-merges its rows as unchanged', async () => {
+    const first = await cli('sync', '--tables', 'switched')
+    expect(first.exitCode, first.stderr + first.stdout).toBe(0)
+    const switched = await writeTempPipeline(
+      pipelineYaml({
+        sourceUrl: dbs.sourceUrl,
+        targetUrl: dbs.targetUrl,
+        defaults: '  cursor: updated_at',
+        tables: '  - name: "*"',
+      }),
+    )
+    const res = await runCli(['sync', '-p', switched, '--tables', 'switched', '--json'], {
+      timeoutMs: 170_000,
+    })
+    expect(res.exitCode, res.stderr + res.stdout).toBe(0)
+    const t = (JSON.parse(res.stdout) as { tables: Array<Record<string, unknown>> }).tables[0]!
+    expect(t).toMatchObject({ inserted: 0, updated: 0, unchanged: 5 })
   }, 180_000)
 })
