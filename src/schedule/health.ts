@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import { ConfigError } from '../errors.js'
 import { type Logger, log } from '../observe/log.js'
 import { redact, redactValue } from '../observe/redact.js'
 import type { VerifyStatus } from '../sync/verify.js'
+import { renderPage } from './page.js'
+import type { PageModel } from './page-model.js'
+import { statusDocument } from './page-model.js'
 
 /** One table as the last run that touched it left it. */
 export interface TableStatus {
@@ -33,6 +37,21 @@ export interface RunSummary {
   error: string | null
 }
 
+/** A table of the running run, still going. */
+export interface LiveTable {
+  strategy: string
+  startedAt: string
+  rows: number
+}
+
+/** One finished run of this process: the largest table lag right after it, and its throughput. */
+export interface RunPoint {
+  run: string
+  finishedAt: string
+  lagSeconds: number | null
+  rowsPerSecond: number
+}
+
 /** What /status returns and /readyz judges. */
 export interface StatusSnapshot {
   pipeline: string
@@ -48,6 +67,8 @@ export interface StatusSnapshot {
   tables: Record<string, TableStatus>
   /** Scheduled verification per table (`verify:`), keyed by table; absent or empty when none is set. */
   verify?: Record<string, VerifyStatus>
+  live: Record<string, LiveTable>
+  history: RunPoint[]
 }
 
 export interface Readiness {
@@ -86,6 +107,8 @@ export interface HealthServerOptions {
   port: number
   status(): StatusSnapshot
   registry: Registry
+  /** The status page's data; without it `/` is not served. */
+  page?(): Promise<PageModel>
   /** Carries the pipeline field; the process logger by default. */
   logger?: Logger
 }
@@ -146,7 +169,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
   const port = typeof address === 'object' && address ? address.port : opts.port
   logger.info(
     { event: 'health_listen', host: opts.host, port },
-    `serving /healthz /readyz /metrics /status on ${opts.host}:${port}`,
+    `serving ${opts.page ? '/ (status page) ' : ''}/healthz /readyz /metrics /status on ${opts.host}:${port}`,
   )
   return {
     host: opts.host,
@@ -180,16 +203,40 @@ async function handle(opts: HealthServerOptions, req: IncomingMessage, res: Serv
       send(res, 200, opts.registry.contentType, redact(await opts.registry.metrics()))
       return
     case '/status':
-      send(res, 200, 'application/json', `${JSON.stringify(redactValue(opts.status()), null, 2)}\n`)
-      return
-    default:
       send(
         res,
-        404,
+        200,
         'application/json',
-        JSON.stringify({ error: 'not found', paths: ['/healthz', '/readyz', '/metrics', '/status'] }),
+        `${JSON.stringify(redactValue(statusDocument(opts.status())), null, 2)}\n`,
       )
+      return
+    case '/':
+      if (opts.page) {
+        // A fresh nonce per response: the only thing the page may load is its own inline stylesheet.
+        const nonce = randomBytes(16).toString('base64')
+        res.setHeader(
+          'content-security-policy',
+          `default-src 'none'; style-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+        )
+        res.setHeader('x-content-type-options', 'nosniff')
+        res.setHeader('referrer-policy', 'no-referrer')
+        send(res, 200, 'text/html; charset=utf-8', redact(renderPage(await opts.page(), nonce)))
+        return
+      }
+      notFound(res)
+      return
+    default:
+      notFound(res)
   }
+}
+
+function notFound(res: ServerResponse): void {
+  send(
+    res,
+    404,
+    'application/json',
+    JSON.stringify({ error: 'not found', paths: ['/', '/healthz', '/readyz', '/metrics', '/status'] }),
+  )
 }
 
 function send(res: ServerResponse, code: number, type: string, body: string): void {

@@ -1,10 +1,11 @@
 import { Cron } from 'croner'
 import { errorMessage, LockError } from '../errors.js'
+import { tableLagSeconds } from '../observe/lag.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Notifier } from '../observe/notify.js'
 import { newLoadId, type RunResult } from '../sync/run.js'
-import type { RunSummary, StatusSnapshot, TableStatus } from './health.js'
+import type { LiveTable, RunPoint, RunSummary, StatusSnapshot, TableStatus } from './health.js'
 import { errorFields, logRunEnd, type RunRequest, runEvents } from './runner.js'
 import { backoffTicks, describeSchedule, type ScheduleSpec } from './spec.js'
 
@@ -44,6 +45,10 @@ export class Scheduler {
   private lastRun: RunSummary | null = null
   private lastSuccessAt: string | null = null
   private readonly tables: Record<string, TableStatus> = {}
+  /** Tables of the current run still going: rows read so far and since when (the status page's rows/s). */
+  private readonly live: Record<string, LiveTable> = {}
+  /** The finished runs of this process, oldest first, for the status page's lag chart. */
+  private readonly history: RunPoint[] = []
   /** The last RunResult, for the --json summary at exit. */
   lastResult: RunResult | undefined
 
@@ -112,7 +117,19 @@ export class Scheduler {
     const first = this.started++ === 0
     this.opts.metrics.runStarted()
     logger.info({ event: 'run_start' }, `run ${loadId}: start`)
-    const events = runEvents(logger, this.opts.metrics, { tableEnd: (r) => this.recordTable(loadId, r) })
+    const logged = runEvents(logger, this.opts.metrics, { tableEnd: (r) => this.recordTable(loadId, r) })
+    const events: RunRequest['events'] = {
+      ...logged,
+      tableStart: (t) => {
+        this.live[t.name] = { strategy: t.strategy, startedAt: new Date().toISOString(), rows: 0 }
+        logged.tableStart?.(t)
+      },
+      progress: (table, rows) => {
+        const l = this.live[table]
+        if (l) l.rows += rows
+        logged.progress?.(table, rows)
+      },
+    }
     const done = this.opts
       .run({
         signal: controller.signal,
@@ -131,6 +148,7 @@ export class Scheduler {
   }
 
   private recordTable(run: string, r: RunResult['tables'][number]): void {
+    delete this.live[r.table]
     const finishedAt = new Date().toISOString()
     if (r.status === 'ok')
       this.tables[r.table] = { ...this.tableBase(run, r, finishedAt), lastSuccessAt: finishedAt }
@@ -178,6 +196,17 @@ export class Scheduler {
       error,
     }
     if (r.status === 'ok') this.lastSuccessAt = r.finishedAt
+    const lags = Object.values(this.tables)
+      .map((t) => tableLagSeconds(t.lastCursor, Date.now()))
+      .filter((x): x is number => x !== null)
+    const rows = r.tables.reduce((n, t) => n + t.rowsRead, 0)
+    this.history.push({
+      run: r.loadId,
+      finishedAt: r.finishedAt,
+      lagSeconds: lags.length ? Math.max(...lags) : null,
+      rowsPerSecond: r.seconds > 0 ? rows / r.seconds : 0,
+    })
+    if (this.history.length > HISTORY) this.history.shift()
     this.afterRun(logger, r.status === 'failed' ? 'failed' : r.status, true)
     this.opts.notifier?.runFinished({
       pipeline: this.opts.pipeline,
@@ -271,9 +300,14 @@ export class Scheduler {
       lastRun: this.lastRun,
       lastSuccessAt: this.lastSuccessAt,
       tables: { ...this.tables },
+      live: structuredClone(this.live),
+      history: [...this.history],
     }
   }
 }
+
+/** Runs kept for the lag chart. */
+const HISTORY = 50
 
 function settled(p: Promise<void>, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -83,6 +83,11 @@ export class PairRunner {
     }
   }
 
+  /** The target pool, while connected (the status page reads the run history through it). */
+  target(): Db | undefined {
+    return this.pair?.target
+  }
+
   pools(): PoolSample[] {
     if (!this.pair) return []
     return [

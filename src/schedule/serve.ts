@@ -1,11 +1,14 @@
 import type { Pipeline } from '../config/types.js'
+import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import { createMetrics } from '../observe/metrics.js'
 import { Notifier } from '../observe/notify.js'
+import { type PipelineReport, readReport } from '../state/report.js'
 import type { RunResult } from '../sync/run.js'
 import { Verifier } from '../sync/verify.js'
 import { type HealthServer, startHealthServer } from './health.js'
 import { Scheduler } from './loop.js'
+import { type PageModel, pageModel } from './page-model.js'
 import { PairRunner } from './runner.js'
 import type { ScheduleSpec } from './spec.js'
 
@@ -64,6 +67,7 @@ export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | 
       port: opts.health.port,
       status: () => ({ ...scheduler.snapshot(), verify: verifier.status() }),
       registry: metrics.registry,
+      page: () => pageData(pipeline.name, scheduler, runner),
       logger,
     })
   }
@@ -121,4 +125,26 @@ export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | 
     signals.off('SIGINT', onSignal)
   }
   return scheduler.lastResult
+}
+
+/** The status page's inputs: the run history is read from the target through the runner's pool. */
+async function pageData(pipeline: string, scheduler: Scheduler, runner: PairRunner): Promise<PageModel> {
+  const target = runner.target()
+  let report: PipelineReport | null = null
+  let reportError: string | null = target ? null : 'not connected to the target yet'
+  if (target) {
+    try {
+      report = await readReport(target, pipeline, { runs: 50 })
+    } catch (err) {
+      reportError = errorMessage(err)
+    }
+  }
+  return pageModel({
+    snapshot: scheduler.snapshot(),
+    report,
+    reportError,
+    pools: runner.pools(),
+    memory: process.memoryUsage(),
+    now: Date.now(),
+  })
 }

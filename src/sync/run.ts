@@ -385,7 +385,7 @@ function describeError(err: unknown): string {
   const e = err as { code?: string; sqlMessage?: string }
   const msg = errorMessage(err)
   // Our own errors carry the way out as a hint; a table's error is all the user sees of it.
-  if (err instanceof DbsyncError && err.hint) return `${msg}; ${err.hint}`
+  if (err instanceof DbsyncError && err.hint && !msg.includes(err.hint)) return `${msg}; ${err.hint}`
   return e?.code && !msg.includes(e.code) && e.sqlMessage ? `${msg} (${e.code})` : msg
 }
 

@@ -78,10 +78,10 @@ describe('sync on a schedule', () => {
     const status = JSON.parse((await get(port, '/status')).body)
     expect(status).toMatchObject({
       pipeline: 'sched',
-      schedule: { every: '2s', intervalSeconds: 2 },
-      consecutiveFailures: 0,
+      schedule: { every: '2s', interval_seconds: 2 },
+      consecutive_failures: 0,
     })
-    expect(status.lastRun.status).toBe('ok')
+    expect(status.last_run.status).toBe('ok')
     expect(status.tables.items).toMatchObject({ status: 'ok', error: null })
     expect((await get(port, '/nope')).status).toBe(404)
 

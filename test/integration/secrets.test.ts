@@ -99,7 +99,7 @@ afterAll(async () => {
 /** Whether a /status document shows a finished run. */
 function finished(status: string): boolean {
   try {
-    return (JSON.parse(status) as { lastRun: unknown }).lastRun !== null
+    return (JSON.parse(status) as { last_run: unknown }).last_run !== null
   } catch {
     return false
   }

@@ -31,6 +31,8 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     },
     lastSuccessAt: new Date(NOW - 60_000).toISOString(),
     tables: {},
+    live: {},
+    history: [],
     ...over,
   }
 }
