@@ -44,6 +44,7 @@ export async function buildPipeline(raw: PipelineFile, absFile: string, at: Loca
     source,
     target,
     concurrency: raw.concurrency,
+    workers: raw.workers,
     tables,
     retry,
     shutdownTimeoutMs: parseDuration(raw.shutdown_timeout),

@@ -114,6 +114,9 @@ export const pipelineFileSchema = mapping({
   target: connectionSchema.describe('the database written to'),
   defaults: mapping(tableSettings).optional().describe('apply to every table unless it says otherwise'),
   concurrency: positiveInt().default(4).describe('tables synced at once'),
+  workers: oneOf(['single', 'shared'] as const)
+    .default('single')
+    .describe('single | shared (several instances share the tables via target locks)'),
   tables: z
     .array(tableSchema, { error: 'expected a list of tables' })
     .min(1, { error: 'expected at least one table' })

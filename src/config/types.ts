@@ -97,6 +97,11 @@ export interface Pipeline {
   source: ConnectionOptions
   target: ConnectionOptions
   concurrency: number
+  /**
+   * `single`: one run at a time under the pipeline lock. `shared`: several instances split the tables,
+   * each table under its own claim on the target (sync/claims.ts).
+   */
+  workers: 'single' | 'shared'
   tables: TableSelector[]
   retry: RetryPolicy
   schedule?: { everyMs?: number; cron?: string }

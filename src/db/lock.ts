@@ -35,7 +35,72 @@ export function lockName(pipeline: string): string {
  */
 export async function acquireRunLock(target: Db, pipeline: string): Promise<RunLock> {
   const name = lockName(pipeline)
-  let conn = await take(target, name)
+  const what = `pipeline lock "${name}"`
+  return holdLock(target, name, what, await take(target, name, 0, what))
+}
+
+/**
+ * The per-table work claim of `workers: shared`: `dbsync:<pipeline>/<table>`. Lock names are
+ * case-insensitive and at most 64 characters on MySQL 5.7+ and MariaDB ("Locking Functions" in the MySQL
+ * manual), while table names are case-sensitive on Linux: a name with upper-case letters, or too long,
+ * becomes a hash of the exact pipeline and table names. The pipeline name holds no "/", so no claim name
+ * equals the pipeline lock's or another pipeline's.
+ */
+export function claimName(pipeline: string, table: string): string {
+  const name = `dbsync:${pipeline}/${table}`
+  if (name.length <= 64 && name === name.toLowerCase()) return name
+  const hash = createHash('sha256').update(`${pipeline}\0${table}`).digest('hex')
+  return `dbsync:${pipeline.length <= 15 ? pipeline.toLowerCase() : ''}/${hash}`.slice(0, 64)
+}
+
+/**
+ * The lock a `workers: shared` run holds while it lives, `dbsync:<pipeline>#<load id>`: such a run holds
+ * no pipeline lock, so `status` asks this one whether a run recorded as running still is.
+ */
+export function liveRunName(pipeline: string, loadId: string): string {
+  const name = `dbsync:${pipeline}#${loadId}`
+  if (name.length <= 64) return name
+  return `dbsync:#${createHash('sha256').update(`${pipeline}\0${loadId}`).digest('hex')}`.slice(0, 64)
+}
+
+/**
+ * Take a table's work claim on a connection of its own, waiting up to `waitSeconds`; null when another
+ * session holds it. The claim is checked and released exactly like the run lock (held(), release()), and
+ * dies with its session, so a killed instance's tables are free for the others at once.
+ */
+export function claimTable(
+  target: Db,
+  pipeline: string,
+  table: string,
+  waitSeconds = 0,
+): Promise<RunLock | null> {
+  const name = claimName(pipeline, table)
+  return tryLock(target, name, `table ${table}'s claim "${name}"`, waitSeconds)
+}
+
+/** Take a named lock on a connection of its own, waiting up to `waitSeconds`; null when it is taken. */
+export async function tryLock(
+  target: Db,
+  name: string,
+  what: string,
+  waitSeconds = 0,
+): Promise<RunLock | null> {
+  try {
+    return holdLock(target, name, what, await take(target, name, waitSeconds, what))
+  } catch (err) {
+    if (err instanceof LockError) return null
+    throw err
+  }
+}
+
+/** Whether a session holds the named lock now (IS_USED_LOCK is not NULL). */
+export async function lockInUse(target: Db, name: string): Promise<boolean> {
+  const [rows] = await target.pool.query('SELECT IS_USED_LOCK(?) AS holder', [name])
+  return (rows as Array<{ holder: unknown }>)[0]?.holder != null
+}
+
+function holdLock(target: Db, name: string, what: string, first: Connection): RunLock {
+  let conn = first
   let released = false
   let checking: Promise<void> | null = null
   let passedAt = Date.now()
@@ -51,13 +116,13 @@ export async function acquireRunLock(target: Db, pipeline: string): Promise<RunL
     }
     conn.destroy()
     try {
-      conn = await take(target, name)
+      conn = await take(target, name, 0, what)
       passedAt = Date.now()
     } catch (err) {
       // Not reachable right now: the error is the connection's, and the table's retry asks again.
       if (!(err instanceof LockError)) throw err
       throw new SyncError(
-        `lost the pipeline lock "${name}" on ${target.address} (its connection closed), and another run holds it now`,
+        `lost the ${what} on ${target.address} (its connection closed), and another run holds it now`,
         'this run stops writing; the other run, or the next one, carries on from the saved positions',
       )
     }
@@ -91,14 +156,14 @@ export async function acquireRunLock(target: Db, pipeline: string): Promise<RunL
 }
 
 /** GET_LOCK on a connection of its own, or LockError (exit 4) when another session holds the lock. */
-async function take(target: Db, name: string): Promise<Connection> {
+async function take(target: Db, name: string, waitSeconds: number, what: string): Promise<Connection> {
   const conn: Connection = await target.dedicated()
   try {
-    const [rows] = await conn.query('SELECT GET_LOCK(?, 0) AS got', [name])
+    const [rows] = await conn.query('SELECT GET_LOCK(?, ?) AS got', [name, waitSeconds])
     const got = (rows as Array<{ got: number | string | null }>)[0]?.got
     if (Number(got) !== 1) {
       throw new LockError(
-        `pipeline lock "${name}" is held by another run on ${target.address}`,
+        `${what} is held by another run on ${target.address}`,
         'wait for the other run to finish; it frees the lock when it ends or dies',
       )
     }

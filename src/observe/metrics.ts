@@ -43,7 +43,7 @@ export interface PoolSample {
 /** What metrics need from a table's result (a subset of sync/job.ts TableResult). */
 export interface TableOutcome {
   table: string
-  status: 'ok' | 'failed' | 'interrupted'
+  status: 'ok' | 'failed' | 'interrupted' | 'skipped'
   rowsRead: number
   inserted: number
   updated: number

@@ -12,7 +12,7 @@ import { statusDocument } from './page-model.js'
 /** One table as the last run that touched it left it. */
 export interface TableStatus {
   run: string
-  status: 'ok' | 'failed' | 'interrupted'
+  status: 'ok' | 'failed' | 'interrupted' | 'skipped'
   rows: number
   inserted: number
   updated: number

@@ -1,6 +1,7 @@
 import type { Db } from '../db/connect.js'
-import { lockName } from '../db/lock.js'
+import { claimName, liveRunName, lockInUse, lockName } from '../db/lock.js'
 import { tableLagSeconds } from '../observe/lag.js'
+import { claimHolder } from './claims.js'
 import { RUNS_TABLE } from './sync-runs.js'
 import { STATE_TABLE } from './sync-state.js'
 
@@ -28,6 +29,8 @@ export interface TableReport {
   /** Seconds since the last success; what --max-lag judges where lag_seconds is null. */
   age_seconds: number | null
   error: string | null
+  /** `workers: shared`: the instance working on the table right now, when one is. */
+  held_by: string | null
 }
 
 export interface RunReport {
@@ -102,8 +105,27 @@ export async function readReport(
     isLockHeld(target, pipeline),
   ])
   const parsed = runs.map((r) => ({ raw: r, tables: runTables(r.tables_json) }))
-  const judge = (status: string): ReportStatus =>
-    status === 'running' && !lockHeld ? 'abandoned' : (status as ReportStatus)
+  // workers: shared holds no pipeline lock: a table is live while its claim is held, a run while its own
+  // lock is (db/lock.ts). Only rows recorded as running are asked about.
+  const holders = new Map<string, string>()
+  const liveRuns = new Set<string>()
+  if (!lockHeld) {
+    await Promise.all([
+      ...states
+        .filter((s) => s.status === 'running')
+        .map(async (s) => {
+          if (!(await lockInUse(target, claimName(pipeline, s.table_name)))) return
+          holders.set(s.table_name, (await claimHolder(target, pipeline, s.table_name)) ?? 'another instance')
+        }),
+      ...runs
+        .filter((r) => r.status === 'running')
+        .map(async (r) => {
+          if (await lockInUse(target, liveRunName(pipeline, r.load_id))) liveRuns.add(r.load_id)
+        }),
+    ])
+  }
+  const judge = (status: string, live: boolean): ReportStatus =>
+    status === 'running' && !lockHeld && !live ? 'abandoned' : (status as ReportStatus)
   const tables = states.map((s): TableReport => {
     const success = parsed.find((r) => r.tables[s.table_name]?.status === 'ok')
     const lastSuccessAt =
@@ -115,7 +137,7 @@ export async function readReport(
     return {
       table: s.table_name,
       strategy: s.strategy,
-      status: judge(s.status),
+      status: judge(s.status, holders.has(s.table_name)),
       last_run: s.last_load_id,
       last_run_at: iso(s.finished_at ?? s.updated_at),
       last_success_at: lastSuccessAt,
@@ -124,6 +146,7 @@ export async function readReport(
       lag_seconds: round(tableLagSeconds(s.last_cursor, now)),
       age_seconds: lastSuccessAt ? round(Math.max(0, (now - Date.parse(lastSuccessAt)) / 1000)) : null,
       error: s.error,
+      held_by: holders.get(s.table_name) ?? null,
     }
   })
   for (const name of opts.expected ?? []) {
@@ -140,6 +163,7 @@ export async function readReport(
       lag_seconds: null,
       age_seconds: null,
       error: null,
+      held_by: null,
     })
   }
   return {
@@ -152,7 +176,7 @@ export async function readReport(
       const finished = raw.finished_at ? iso(raw.finished_at) : null
       return {
         load_id: raw.load_id,
-        status: judge(raw.status),
+        status: judge(raw.status, liveRuns.has(raw.load_id)),
         started_at: started,
         finished_at: finished,
         seconds: finished ? round((Date.parse(finished) - Date.parse(started)) / 1000) : null,
@@ -212,9 +236,8 @@ async function selectOrEmpty<T>(target: Db, text: string, params: unknown[]): Pr
 }
 
 // IS_USED_LOCK is NULL when nobody holds the lock (MySQL and MariaDB alike); it takes nothing.
-async function isLockHeld(target: Db, pipeline: string): Promise<boolean> {
-  const [rows] = await target.pool.query('SELECT IS_USED_LOCK(?) AS holder', [lockName(pipeline)])
-  return (rows as Array<{ holder: unknown }>)[0]?.holder != null
+function isLockHeld(target: Db, pipeline: string): Promise<boolean> {
+  return lockInUse(target, lockName(pipeline))
 }
 
 function runTables(json: string | null): Record<string, { status: string; rows: number }> {

@@ -43,7 +43,8 @@ export interface TableJob {
 export interface TableResult {
   table: string
   strategy: TableConfig['strategy']
-  status: 'ok' | 'failed' | 'interrupted'
+  /** `skipped`: `workers: shared`, and another instance holds the table or synced it during this run. */
+  status: 'ok' | 'failed' | 'interrupted' | 'skipped'
   rowsRead: number
   inserted: number
   updated: number
@@ -53,6 +54,8 @@ export interface TableResult {
   schemaChanges: string[]
   warnings: string[]
   error?: string
+  /** A skipped table: the instance that holds its claim, when known (snake_case: it goes into --json). */
+  held_by?: string | null
   /** `sync --repair`: what the comparison after the sync re-copied. */
   repair?: RepairResult
   /** The newest cursor value synced, for the lag metric. */

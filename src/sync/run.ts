@@ -18,6 +18,7 @@ import {
 import { resolveSelected } from '../validate/resolve.js'
 import type { Issue } from '../validate/rules.js'
 import { type CapOptions, type RunCap, readRunCap } from './cap.js'
+import { blankResult, runGated, runLockGate, sharedGate } from './claims.js'
 import { detectDeletes } from './deletes.js'
 import { syncFullRefresh } from './full-refresh.js'
 import { firstLoadDdl, syncIncremental } from './incremental.js'
@@ -97,101 +98,120 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
     const { tables, sourceDefs, missing } = await resolveSelected(pipeline, pair.source, opts.only, {
       refuse: opts.missingTables !== 'fail',
     })
-    const lock = await acquireRunLock(pair.target, pipeline.name)
+    // workers: shared splits the tables between instances by per-table claims; a full refresh of every
+    // table still takes the pipeline lock, so it runs alone (claims.ts).
+    const shared = pipeline.workers === 'shared'
+    const exclusive = !shared || (Boolean(opts.fullRefresh) && !opts.only?.length)
+    const lock = exclusive ? await acquireRunLock(pair.target, pipeline.name) : null
     try {
       await ensureStateTable(pair.target)
       await ensureRunsTable(pair.target)
-      // Read once for all tables: a run over a thousand tables costs a handful of catalog round trips.
-      const names = tables.map((t) => t.name)
-      // The cap is read once for the whole run (cap.ts): every table's snapshot opens after it.
-      const [targetDefs, states, cap, others] = await Promise.all([
-        introspect(pair.target, names),
-        readState(pair.target, pipeline.name),
-        readRunCap(pair.source, opts.capOptions),
-        otherPipelines(pair.target, pipeline.name, names),
-        recordRunStart(pair.target, loadId, pipeline.name),
-      ])
-      await opts.capOptions?.afterRead?.(cap)
-      const known = { targetDefs, states, cap, others }
-      const concurrency = Math.max(
-        1,
-        Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax),
-      )
-      const limit = pLimit(concurrency)
-      const gone = missing.filter((m) => !tables.some((t) => t.name === m.table))
-      const results = await Promise.all([
-        ...gone.map((m) => missingTableResult(m, opts.events ?? {})),
-        ...tables.map((t) =>
-          limit(() =>
-            syncTableWithRetry(
-              pipeline,
-              pair,
-              t,
-              sourceDefs.get(t.name)!,
-              loadId,
-              { fullRefresh: Boolean(opts.fullRefresh), repair: Boolean(opts.repair) },
-              signal,
-              opts.events ?? {},
-              known,
-              lock,
+      const gate = shared
+        ? await sharedGate(pair.target, pipeline, loadId, {
+            exclusive,
+            skipSynced: !opts.fullRefresh && !opts.repair,
+          })
+        : runLockGate(lock!)
+      try {
+        // Read once for all tables: a run over a thousand tables costs a handful of catalog round trips.
+        const names = tables.map((t) => t.name)
+        // The cap is read once for the whole run (cap.ts): every table's snapshot opens after it.
+        const [targetDefs, states, cap, others] = await Promise.all([
+          introspect(pair.target, names),
+          readState(pair.target, pipeline.name),
+          readRunCap(pair.source, opts.capOptions),
+          otherPipelines(pair.target, pipeline.name, names),
+          recordRunStart(pair.target, loadId, pipeline.name),
+        ])
+        await opts.capOptions?.afterRead?.(cap)
+        const known = { targetDefs, states, cap, others }
+        const concurrency = Math.max(
+          1,
+          Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax),
+        )
+        const limit = pLimit(concurrency)
+        const gone = missing.filter((m) => !tables.some((t) => t.name === m.table))
+        const results = await Promise.all([
+          ...gone.map((m) => missingTableResult(m, opts.events ?? {})),
+          ...tables.map((t) =>
+            limit(() =>
+              runGated(gate, t, opts.events ?? {}, (tableLock, reread) =>
+                syncTableWithRetry(
+                  pipeline,
+                  pair,
+                  t,
+                  sourceDefs.get(t.name)!,
+                  loadId,
+                  { fullRefresh: Boolean(opts.fullRefresh), repair: Boolean(opts.repair) },
+                  signal,
+                  opts.events ?? {},
+                  // A claimed table may have moved on under another instance since the run began.
+                  { ...known, reread },
+                  tableLock,
+                ),
+              ),
             ),
           ),
-        ),
-      ])
-      const status = results.some((r) => r.status === 'failed')
-        ? 'failed'
-        : results.some((r) => r.status === 'interrupted') || signal.aborted
-          ? 'interrupted'
-          : 'ok'
-      if (opts.verifier) {
-        await verifyAfterRun(opts.verifier, {
+        ])
+        const status = results.some((r) => r.status === 'failed')
+          ? 'failed'
+          : results.some((r) => r.status === 'interrupted') || signal.aborted
+            ? 'interrupted'
+            : 'ok'
+        // The scheduled verification repairs under the pipeline lock; shared instances hold none.
+        if (opts.verifier && lock) {
+          await verifyAfterRun(opts.verifier, {
+            pipeline,
+            pair,
+            tables,
+            sourceDefs,
+            results,
+            loadId,
+            signal,
+            lock,
+            cap,
+          })
+        }
+        const failedTables = results.filter((r) => r.status === 'failed')
+        await bestEffort(
           pipeline,
-          pair,
-          tables,
-          sourceDefs,
-          results,
+          recordRunEnd(pair.target, loadId, {
+            status,
+            tables: Object.fromEntries(
+              results.map((r) => [
+                r.table,
+                {
+                  status: r.status,
+                  rows: r.rowsRead,
+                  inserted: r.inserted,
+                  updated: r.updated,
+                  deleted: r.deleted,
+                  ...(r.repair ? { repair: r.repair } : {}),
+                  ...(r.held_by ? { held_by: r.held_by } : {}),
+                },
+              ]),
+            ),
+            schemaChanges: Object.fromEntries(
+              results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges]),
+            ),
+            error: failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error}`).join('; ') : null,
+          }),
+        )
+        const finished = Date.now()
+        return {
           loadId,
-          signal,
-          lock,
-          cap,
-        })
-      }
-      const failedTables = results.filter((r) => r.status === 'failed')
-      await bestEffort(
-        pipeline,
-        recordRunEnd(pair.target, loadId, {
+          pipeline: pipeline.name,
           status,
-          tables: Object.fromEntries(
-            results.map((r) => [
-              r.table,
-              {
-                status: r.status,
-                rows: r.rowsRead,
-                inserted: r.inserted,
-                updated: r.updated,
-                deleted: r.deleted,
-                ...(r.repair ? { repair: r.repair } : {}),
-              },
-            ]),
-          ),
-          schemaChanges: Object.fromEntries(
-            results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges]),
-          ),
-          error: failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error}`).join('; ') : null,
-        }),
-      )
-      const finished = Date.now()
-      return {
-        loadId,
-        pipeline: pipeline.name,
-        status,
-        startedAt,
-        finishedAt: new Date(finished).toISOString(),
-        seconds: (finished - started) / 1000,
-        tables: results,
+          startedAt,
+          finishedAt: new Date(finished).toISOString(),
+          seconds: (finished - started) / 1000,
+          tables: results,
+        }
+      } finally {
+        await gate.close()
       }
     } finally {
-      await lock.release()
+      await lock?.release()
     }
   } finally {
     if (!opts.pair) await Promise.all([pair.source.close(), pair.target.close()])
@@ -212,21 +232,8 @@ export function otherPipelineWarning(others: string[] | undefined): string[] {
 
 /** A table the pipeline names that is gone from the source: failed, so the run and /readyz say so. */
 async function missingTableResult(issue: Issue, events: SyncEvents): Promise<TableResult> {
-  const result: TableResult = {
-    table: issue.table,
-    strategy: 'incremental',
-    status: 'failed',
-    rowsRead: 0,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    deleted: 0,
-    seconds: 0,
-    schemaChanges: [],
-    profile: { readWaitMs: 0, encodeMs: 0, writeMs: 0, indexMs: 0 },
-    warnings: [],
-    error: issue.hint ? `${issue.message}; ${issue.hint}` : issue.message,
-  }
+  const result = blankResult(issue.table, 'incremental', 'failed')
+  result.error = issue.hint ? `${issue.message}; ${issue.hint}` : issue.message
   events.tableEnd?.(result)
   return result
 }
@@ -245,6 +252,8 @@ async function syncTableWithRetry(
     states: Map<string, SyncState>
     cap: RunCap
     others: Map<string, string[]>
+    /** Read the table's definition and state again before the first attempt (workers: shared). */
+    reread?: boolean
   },
   lock: Pick<RunLock, 'held'>,
 ): Promise<TableResult> {
@@ -286,7 +295,7 @@ async function syncTableWithRetry(
       await lock.held(attempt > 1)
       // A retry reads both again: it resumes from what was committed, not from what we believed.
       const [targetDefs, states] =
-        attempt === 1
+        attempt === 1 && !known.reread
           ? [known.targetDefs, known.states]
           : await Promise.all([
               introspect(pair.target, [config.name]),

@@ -20,10 +20,10 @@ export interface Daemon {
 export const daemons: Daemon[] = []
 
 /** Spawns `dbsync --log-format json <args>` and keeps its stderr; killed after each test if still alive. */
-export function startDaemon(args: string[]): Daemon {
+export function startDaemon(args: string[], env: Record<string, string> = {}): Daemon {
   const child = spawn(process.execPath, [cliPath, '--log-format', 'json', ...args], {
     cwd: repoRoot,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let err = ''

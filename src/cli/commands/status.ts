@@ -54,7 +54,7 @@ function renderStatus(r: StatusResult): string {
   const rows = r.tables.map((t) => [
     t.table,
     t.strategy ?? '-',
-    t.status,
+    t.held_by ? `${t.status} (${t.held_by})` : t.status,
     t.last_run_at ? ago(t.last_run_at, r.checked_at) : '-',
     t.last_success_at ? ago(t.last_success_at, r.checked_at) : '-',
     t.lag_seconds === null ? '-' : duration(t.lag_seconds),
