@@ -69,7 +69,7 @@ describe('workers: shared', () => {
           if (!victimRuns.has(r.load_id)) wrong.push(`run ${r.load_id} reported abandoned`)
         return report.tables.filter((t) => t.status === 'ok').length === TABLES
       },
-      170_000,
+      250_000,
     )
     expect(wrong).toEqual([])
     expect(holders.size, 'status named the instances at work').toBeGreaterThan(0)
@@ -116,5 +116,5 @@ describe('workers: shared', () => {
       const { source: a, target: b } = await expectSameRows(source, target, t, ['id'])
       expect(b, t).toEqual(a)
     }
-  }, 300_000)
+  }, 420_000)
 })
