@@ -22,6 +22,8 @@ export interface PageTable {
   lag_seconds: number | null
   last_success_at: string | null
   rows_synced: string | null
+  /** `workers: shared`: the instance working on the table now, as the target's claims say. */
+  held_by: string | null
 }
 
 export interface PagePool {
@@ -111,6 +113,7 @@ function pageTable(name: string, s: StatusSnapshot, report: PipelineReport | nul
     lag_seconds: tableLagSeconds(lastCursor, now),
     last_success_at: last?.lastSuccessAt ?? stored?.last_success_at ?? null,
     rows_synced: stored?.rows_synced ?? null,
+    held_by: stored?.held_by ?? null,
   }
   if (live) {
     const seconds = Math.max(0.001, (now - Date.parse(live.startedAt)) / 1000)
@@ -124,7 +127,8 @@ function pageTable(name: string, s: StatusSnapshot, report: PipelineReport | nul
       error: null,
     }
   }
-  if (last) {
+  // A table this instance skipped (workers: shared) is shown as the target has it: another instance's work.
+  if (last && last.status !== 'skipped') {
     return {
       ...base,
       strategy: stored?.strategy ?? null,

@@ -79,6 +79,7 @@ function detail(t: PageTable): string {
   if (t.rows_per_second !== null) bits.push(`${Math.round(t.rows_per_second)} rows/s`)
   if (t.seconds !== null && t.state !== 'running') bits.push(`${t.seconds.toFixed(1)} s`)
   if (t.state === 'running') bits.push(`for ${duration(t.seconds ?? 0)}, ETA unknown`)
+  if (t.held_by) bits.push(`by ${t.held_by}`)
   return bits.length ? `<div class="detail">${esc(bits.join(' · '))}</div>` : ''
 }
 
