@@ -171,6 +171,27 @@ describe('sync --repair re-copies exactly the rows of the chunks that differ', (
     expect(JSON.parse(after.stdout).data.repair_command).toBeNull()
   }, 180_000)
 
+  it('repairs a column added to the source and backfilled without moving the cursor; _sync_runs records it', async () => {
+    await dbs.source.query(
+      'ALTER TABLE items ADD COLUMN w INT NULL; UPDATE items SET w = id % 7 WHERE id <= 15000',
+    )
+    const run = await sync('--repair')
+    const items = run.table('items') as SyncTable & { schema_changes: string[] }
+    expect(items.schema_changes.join('; ')).toContain('w')
+    // The backfill touched the first two chunks only: the third keeps its rows as they were.
+    expect(items.repair).toMatchObject({ chunks_repaired: 2, rows_updated: 15_000, rows_inserted: 0 })
+    await expectEqual('items', ['id'])
+    const [runs] = await dbs.target.query('SELECT tables_json FROM _sync_runs WHERE load_id = ?', [
+      run.load_id,
+    ])
+    const recorded = JSON.parse((runs as Array<{ tables_json: string }>)[0]!.tables_json)
+    expect(recorded.items.repair).toMatchObject({
+      method: 'chunks',
+      chunks_repaired: 2,
+      rows_updated: 15_000,
+    })
+  }, 180_000)
+
   it('never makes the target older: writers keep changing the rows being repaired', async () => {
     // Damage every 50th row of the target, then let writers change every other one of them (and add and
     // delete rows) while the repair runs: the repair rewrites rows next to the ones being written.
