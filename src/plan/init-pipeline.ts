@@ -2,6 +2,7 @@ import { suggestionHint } from '../config/close-match.js'
 import { matchGlob } from '../config/select.js'
 import type { Strategy } from '../config/types.js'
 import { ConfigError } from '../errors.js'
+import { hasZeroDateDefault } from '../schema/cursor-risks.js'
 import type { ColumnDef, TableDef } from '../schema/table-def.js'
 
 /**
@@ -63,6 +64,11 @@ export function chooseStrategy(def: TableDef): InitTable {
   if (CREATION_COLUMNS.has(cursor.name.toLowerCase()))
     notes.push('updates to existing rows are not picked up')
   if (cursor.nullable) notes.push(`rows with NULL ${cursor.name} are re-read on every run`)
+  if (hasZeroDateDefault(cursor)) {
+    notes.push(
+      `${cursor.name} defaults to a zero date: such rows are re-read on every run; no other modifier column`,
+    )
+  }
   if (!isIndexed(def, cursor.name)) notes.push(`no index on ${cursor.name}: each run scans the table`)
   const why = `${key} and ${CREATION_COLUMNS.has(cursor.name.toLowerCase()) ? 'creation' : 'modifier'} column ${cursor.name}`
   return {
@@ -78,14 +84,21 @@ export function chooseStrategy(def: TableDef): InitTable {
  * ones (`updated` may be a flag or an epoch); other types never qualify.
  */
 export function findModifierColumn(def: TableDef): ColumnDef | undefined {
-  const byName = (types: Set<string>) => {
+  // A column that defaults to a zero date comes last: rows that keep the default are out of the cursor's
+  // order (re-read on every run), so another modifier column is better.
+  const byName = (types: Set<string>, zeroDefault: boolean) => {
     for (const candidate of MODIFIER_COLUMNS) {
-      const c = def.columns.find((col) => col.name.toLowerCase() === candidate && types.has(col.dataType))
+      const c = def.columns.find(
+        (col) =>
+          col.name.toLowerCase() === candidate &&
+          types.has(col.dataType) &&
+          hasZeroDateDefault(col) === zeroDefault,
+      )
       if (c !== undefined) return c
     }
     return undefined
   }
-  return byName(TEMPORAL_TYPES) ?? byName(FALLBACK_TYPES)
+  return byName(TEMPORAL_TYPES, false) ?? byName(TEMPORAL_TYPES, true) ?? byName(FALLBACK_TYPES, false)
 }
 
 /**

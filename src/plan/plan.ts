@@ -1,5 +1,6 @@
 import type { Pipeline, Strategy, TableConfig } from '../config/types.js'
 import type { Flavor } from '../db/flavor.js'
+import { cursorRisks } from '../schema/cursor-risks.js'
 import { describeChange, diffTable } from '../schema/diff.js'
 import { recopiedColumns } from '../schema/diff-definition.js'
 import type { TableDef } from '../schema/table-def.js'
@@ -171,6 +172,7 @@ function tableWarnings(config: TableConfig, source: TableDef, env: PlanEnvironme
   if (cursorCols.every((c) => c?.nullable)) {
     warnings.push('the cursor is nullable: rows with a NULL cursor are re-read on every run')
   }
+  warnings.push(...cursorRisks(cursorCols))
   const temporal = cursorCols[0] && /^(date|datetime|timestamp|time)$/.test(cursorCols[0].dataType)
   if (temporal && !env.lateCommitCap) {
     warnings.push(

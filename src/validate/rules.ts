@@ -1,6 +1,7 @@
 import { closeMatch } from '../config/close-match.js'
 import { matchGlob, type ResolvedTables } from '../config/select.js'
 import type { Pipeline, TableConfig, TableSelector } from '../config/types.js'
+import { cursorRisks } from '../schema/cursor-risks.js'
 import { column, type TableDef } from '../schema/table-def.js'
 import { missingNames } from './resolve.js'
 
@@ -129,6 +130,7 @@ function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings
       })
     }
   })
+  for (const risk of cursorRisks(cursors)) warnings.push({ ...at, message: `table "${table.name}": ${risk}` })
   // With a list, the first non-NULL value counts (sync/job.ts): the cursor is NULL only when all are.
   if (cursors.length > 0 && cursors.every((c) => c?.nullable === true)) {
     const list = table.cursor.map((n) => `"${n}"`).join(', ')

@@ -285,3 +285,21 @@ describe('renderInitPipeline', () => {
     expect(resolved.map((t) => t.name).sort()).toEqual([...names].sort())
   })
 })
+
+describe('cursors that can hold zero dates (issue 12)', () => {
+  const zero = { kind: 'literal', value: '0000-00-00 00:00:00' } as const
+  it('prefers a modifier column without a zero-date default', () => {
+    const def = tableDef(
+      't',
+      [col('id'), col('updated_at', 'datetime', { default: zero }), col('modified_at', 'datetime')],
+      ['id'],
+    )
+    expect(findModifierColumn(def)?.name).toBe('modified_at')
+  })
+  it('says why when the only modifier column defaults to a zero date', () => {
+    const def = tableDef('t', [col('id'), col('updated_at', 'datetime', { default: zero })], ['id'])
+    const t = chooseStrategy(def)
+    expect(t.cursor).toBe('updated_at')
+    expect(t.reason).toMatch(/defaults to a zero date: such rows are re-read on every run/)
+  })
+})
