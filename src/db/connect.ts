@@ -286,8 +286,12 @@ export function toConnectError(err: unknown, options: ConnectionOptions, address
       message = `${where}: connection timed out`
       hint = 'check the host, port and firewall'
       break
-    case 'ER_ACCESS_DENIED_ERROR':
     case 'ER_DBACCESS_DENIED_ERROR':
+      // The login worked; the user lacks rights on the database named in the URL.
+      message = `${where}: access denied: ${reason}`
+      hint = `the user logged in but may not use database "${options.database}": GRANT it the privileges (see README, Least privilege), or check the database in ${urlVar}`
+      break
+    case 'ER_ACCESS_DENIED_ERROR':
     case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
       message = `${where}: access denied: ${reason}`
       hint = `check the user and password in ${urlVar}`

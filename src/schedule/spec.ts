@@ -1,5 +1,5 @@
 import { Cron } from 'croner'
-import { parseDuration } from '../config/duration.js'
+import { tryParseDuration } from '../config/duration.js'
 import type { Pipeline } from '../config/types.js'
 import { ConfigError, errorMessage } from '../errors.js'
 
@@ -20,12 +20,23 @@ export function resolveSchedule(
   if (flags.every !== undefined && flags.cron !== undefined) {
     throw new ConfigError('--every and --cron cannot be used together', 'pick one of them')
   }
-  if (flags.every !== undefined)
-    return { everyMs: checkEvery(parseDuration(flags.every, '--every'), '--every') }
+  if (flags.every !== undefined) return { everyMs: checkEvery(parseEvery(flags.every), '--every') }
   if (flags.cron !== undefined) return { cron: checkCron(flags.cron, '--cron') }
   if (file?.everyMs !== undefined) return { everyMs: checkEvery(file.everyMs, 'schedule.every') }
   if (file?.cron !== undefined) return { cron: checkCron(file.cron, 'schedule.cron') }
   return undefined
+}
+
+/** --every takes whole seconds, so its error suggests none of the sub-second examples other durations show. */
+function parseEvery(text: string): number {
+  const ms = tryParseDuration(text)
+  if (ms === undefined) {
+    throw new ConfigError(
+      `--every: expected an interval such as 30s, 5m or 1h, got ${JSON.stringify(text)}`,
+      'write a whole number and a unit: s, m, h or d (at least 1s)',
+    )
+  }
+  return ms
 }
 
 function checkEvery(ms: number, what: string): number {

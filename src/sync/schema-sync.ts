@@ -40,11 +40,12 @@ export function refuseIncompatible(table: string, changes: readonly SchemaChange
   if (!first) return
   const more =
     bad.length > 1 ? ` (and ${bad.length - 1} more incompatible change${bad.length > 2 ? 's' : ''})` : ''
-  // The hint goes into the message too: a failed table's result keeps only the message.
+  // The way out is the hint alone: a failed table's error is `message; hint` (run.ts describeError), so
+  // repeating it in the message printed it twice.
   throw new SyncError(
     `table ${table}: column ${first.column} changed from ${first.targetType} (target) to ${first.sourceType} ` +
-      `(source): ${first.reason}${more}; to rebuild the table, ${fullRefreshHint(table)}`,
-    fullRefreshHint(table),
+      `(source): ${first.reason}${more}`,
+    `to rebuild the table, ${fullRefreshHint(table)}`,
   )
 }
 

@@ -152,11 +152,14 @@ describe('the CLI contract: --json, exit codes, usage errors', () => {
       ['sync', '-p', file, '--every', '1m', '--health-port', '99999'],
       ['sync', '-p', file, '--every', '500ms'],
       ['sync', '-p', file, '--health-port', 'abc'],
+      ['sync', '-p', file, '--every', 'abc'],
     ]) {
       const r = await runCli(args, { env })
       expect(r.exitCode, args.join(' ')).toBe(2)
       expect(r.stderr).not.toContain('internal error')
       expect(r.stderr).not.toContain('Usage:')
+      // --every takes whole seconds: never suggest a sub-second interval.
+      expect(r.stderr).not.toContain('500ms')
     }
   })
 
@@ -203,6 +206,28 @@ describe('the CLI contract: --json, exit codes, usage errors', () => {
       expect(r.code, JSON.stringify(r.out.slice(-300))).toBe(0)
       expect(r.out).toContain('run ')
       expect(r.out.length).toBeLessThan(100_000)
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'tells a user without rights on the database so, rather than to check the password (exit 3)',
+    async () => {
+      const user = `u_out_${Math.random().toString(36).slice(2, 8)}`
+      await dbs.target.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'Pw-grantless'`)
+      try {
+        const url = new URL(dbs.targetUrl)
+        url.username = user
+        url.password = 'Pw-grantless'
+        const file = await writeTempPipeline(pipelineYaml(GOOD))
+        const r = await runCli(['plan', '-p', file], { env: { ...env, TARGET_DATABASE_URL: url.toString() } })
+        expect(r.exitCode, r.stderr).toBe(3)
+        expect(r.stderr).toContain(`may not use database "${dbs.targetDb}"`)
+        expect(r.stderr).not.toContain('check the user and password')
+        expect(r.stderr).not.toContain('Pw-grantless')
+      } finally {
+        await dbs.target.query(`DROP USER IF EXISTS '${user}'@'%'`)
+      }
     },
     TIMEOUT,
   )
