@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
@@ -282,3 +283,131 @@ describe('examples/cron and examples/gitlab-ci', () => {
     expect(commands).toEqual([['validate'], ['sync']])
   })
 })
+
+describe('examples/kubernetes', () => {
+  const dir = 'examples/kubernetes'
+  const doc = (f: string) => parse(read(`${dir}/${f}`)) as K8sDoc
+  const kustomization = parse(read(`${dir}/kustomization.yaml`)) as {
+    resources: string[]
+    configMapGenerator: Array<{ name: string; files: string[] }>
+  }
+  const deployment = doc('deployment.yaml')
+  const cronjob = doc('cronjob.yaml')
+  const pod = deployment.spec.template!.spec
+  const container = pod.containers[0]!
+  const jobPod = cronjob.spec.jobTemplate!.spec.template.spec
+  const flagValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1]!
+
+  it('names only files that exist, from the kustomization and the README', () => {
+    const files = [...kustomization.resources, ...kustomization.configMapGenerator.flatMap((g) => g.files)]
+    for (const f of files) expect(existsSync(join(root, dir, f)), f).toBe(true)
+    for (const m of read(`${dir}/README.md`).matchAll(/`([\w-]+\.yaml)`/g))
+      expect(existsSync(join(root, dir, m[1]!)), m[1]).toBe(true)
+    expect(kustomization.configMapGenerator[0]?.name).toBe(
+      pod.volumes.find((v) => v.configMap)?.configMap?.name,
+    )
+  })
+
+  it('runs three replicas of the scheduled mode with probes on /healthz and /readyz', () => {
+    expect(deployment.kind).toBe('Deployment')
+    expect(deployment.spec.replicas).toBe(3)
+    expect(expectValidCommandLine(container.args, 'deployment args')).toBe('sync')
+    expect(resolveSchedule({ every: flagValue(container.args, '--every') })).toEqual({ everyMs: 300_000 })
+    const port = Number(flagValue(container.args, '--health-port'))
+    expect(container.ports?.[0]?.containerPort).toBe(port)
+    expect(container.livenessProbe?.httpGet?.path).toBe('/healthz')
+    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz')
+    for (const probe of [container.livenessProbe, container.readinessProbe])
+      expect(probe?.httpGet?.port).toBe(container.ports?.[0]?.name)
+    expect(container.resources?.requests?.memory).toBeDefined()
+    expect(container.resources?.requests?.cpu).toBeDefined()
+  })
+
+  it('names each pod as the instance, a variable dbsync reads', () => {
+    for (const c of [container, jobPod.containers[0]!]) {
+      const env = c.env?.find((e) => e.name === 'DBSYNC_INSTANCE')
+      expect(env?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name')
+    }
+    expect(read('src/state/claims.ts')).toContain('process.env.DBSYNC_INSTANCE')
+  })
+
+  it('mounts the pipeline where --pipeline points and the passwords where password_file points', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'dbsync-k8s-'))
+    writeFileSync(join(tmp, 'src'), 'pw\n')
+    writeFileSync(join(tmp, 'tgt'), 'pw\n')
+    const pipeline = await loadPipeline(join(root, dir, 'pipeline.yaml'), {
+      env: { SOURCE_PASSWORD_FILE: join(tmp, 'src'), TARGET_PASSWORD_FILE: join(tmp, 'tgt') },
+    })
+    expect(pipeline.workers).toBe('shared')
+    // No schedule in the file: the CronJob's `sync` runs once, the Deployment's --every makes it scheduled.
+    expect(pipeline.schedule).toBeUndefined()
+    const text = read(`${dir}/pipeline.yaml`)
+    const secret = doc('secret.yaml')
+    for (const [p, c] of [
+      [pod, container],
+      [jobPod, jobPod.containers[0]!],
+    ] as const) {
+      const mountOf = (kind: 'configMap' | 'secret') => {
+        const volume = p.volumes.find((v) => v[kind])!
+        return c.volumeMounts.find((m) => m.name === volume.name)!.mountPath
+      }
+      expect(dirname(flagValue(c.args, '--pipeline'))).toBe(mountOf('configMap'))
+      expect(p.volumes.find((v) => v.secret)?.secret?.secretName).toBe(secret.metadata.name)
+      for (const m of text.matchAll(/password_file: \$\{\w+:-([^}]+)\}/g)) {
+        expect(dirname(m[1]!)).toBe(mountOf('secret'))
+        expect(Object.keys(secret.stringData ?? {})).toContain(m[1]!.split('/').pop())
+      }
+    }
+    // The pod is given longer to stop than dbsync waits for its running batches.
+    expect(pod.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(pipeline.shutdownTimeoutMs)
+  })
+
+  it('runs one-shot syncs from a CronJob that never overlap itself', () => {
+    expect(cronjob.kind).toBe('CronJob')
+    expect(cronjob.spec.concurrencyPolicy).toBe('Forbid')
+    expect(resolveSchedule({ cron: cronjob.spec.schedule })).toEqual({ cron: '*/5 * * * *' })
+    const args = jobPod.containers[0]!.args
+    expect(expectValidCommandLine(args, 'cronjob args')).toBe('sync')
+    expect(args).not.toContain('--every')
+    expect(args).not.toContain('--cron')
+  })
+
+  it('keeps a PodDisruptionBudget over the Deployment pods', () => {
+    const pdb = doc('pdb.yaml')
+    expect(pdb.kind).toBe('PodDisruptionBudget')
+    expect(pdb.spec.maxUnavailable).toBe(1)
+    expect(pdb.spec.selector?.matchLabels).toEqual(deployment.spec.selector?.matchLabels)
+    expect(deployment.spec.template!.metadata.labels).toMatchObject(pdb.spec.selector!.matchLabels)
+  })
+})
+
+interface K8sContainer {
+  args: string[]
+  env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>
+  ports?: Array<{ name: string; containerPort: number }>
+  livenessProbe?: { httpGet?: { path: string; port: string | number } }
+  readinessProbe?: { httpGet?: { path: string; port: string | number } }
+  resources?: { requests?: { cpu?: string; memory?: string } }
+  volumeMounts: Array<{ name: string; mountPath: string }>
+}
+
+interface K8sPodSpec {
+  containers: K8sContainer[]
+  volumes: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }>
+  terminationGracePeriodSeconds?: number
+}
+
+interface K8sDoc {
+  kind: string
+  metadata: { name: string }
+  stringData?: Record<string, string>
+  spec: {
+    replicas?: number
+    schedule?: string
+    concurrencyPolicy?: string
+    maxUnavailable?: number
+    selector?: { matchLabels: Record<string, string> }
+    template?: { metadata: { labels: Record<string, string> }; spec: K8sPodSpec }
+    jobTemplate?: { spec: { template: { spec: K8sPodSpec } } }
+  }
+}
