@@ -12,25 +12,31 @@ import { type AuthPlugin, authPlugins as mysql2Plugins } from 'mysql2'
 /** Marks the refusal, which mysql2 hands on as an AUTH_SWITCH_PLUGIN_ERROR with this message. */
 export const RSA_KEY_REFUSED = 'the server asked to send the password encrypted with its RSA public key'
 
-// caching_sha2_password's "send me your public key" request (a single byte 2), as mysql2 writes it.
-const REQUEST_PUBLIC_KEY = Buffer.from([2])
+// The "send me your public key" request, as mysql2 writes it: a single byte, 2 for caching_sha2_password,
+// 1 for the older sha256_password (which works the same way and is deprecated since MySQL 8.0.16).
+const REQUEST_PUBLIC_KEY = { caching_sha2_password: Buffer.from([2]), sha256_password: Buffer.from([1]) }
 
-/** mysql2's `authPlugins` option: caching_sha2_password that fetches the server's key only when allowed. */
+/** mysql2's `authPlugins` option: the SHA-256 plugins, fetching the server's key only when allowed. */
 export function authPlugins(
   rsaKey: { publicKey?: string; fetch: boolean } | undefined,
 ): Record<string, AuthPlugin> {
-  const inner = mysql2Plugins.caching_sha2_password(
-    rsaKey?.publicKey === undefined ? {} : { serverPublicKey: rsaKey.publicKey },
-  )
+  const options = rsaKey?.publicKey === undefined ? {} : { serverPublicKey: rsaKey.publicKey }
   const fetch = rsaKey?.fetch === true
-  return {
-    caching_sha2_password: (ctx) => {
+  const guard =
+    (inner: AuthPlugin, request: Buffer): AuthPlugin =>
+    (ctx) => {
       const step = inner(ctx)
       return (data) => {
         const out = step(data)
-        if (!fetch && Buffer.isBuffer(out) && out.equals(REQUEST_PUBLIC_KEY)) throw new Error(RSA_KEY_REFUSED)
+        if (!fetch && Buffer.isBuffer(out) && out.equals(request)) throw new Error(RSA_KEY_REFUSED)
         return out
       }
-    },
+    }
+  return {
+    caching_sha2_password: guard(
+      mysql2Plugins.caching_sha2_password(options),
+      REQUEST_PUBLIC_KEY.caching_sha2_password,
+    ),
+    sha256_password: guard(mysql2Plugins.sha256_password(options), REQUEST_PUBLIC_KEY.sha256_password),
   }
 }

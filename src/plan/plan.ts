@@ -183,8 +183,11 @@ function tableWarnings(config: TableConfig, source: TableDef, env: PlanEnvironme
   return warnings
 }
 
-/** Which columns the target gets under another collation or type than the source's (cross-flavor copies). */
-function crossFlavorWarnings(source: TableDef, flavor: Flavor | undefined): string[] {
+/**
+ * Which columns the target gets under another collation or type than the source's (cross-flavor copies):
+ * `plan` lists them, and `sync` when it creates the table.
+ */
+export function crossFlavorWarnings(source: TableDef, flavor: Flavor | undefined): string[] {
   if (!flavor) return []
   const warnings: string[] = []
   const mapped = (what: string, collation: string | null) => {

@@ -5,6 +5,7 @@ import { connectPair } from '../db/identity.js'
 import { acquireRunLock, type RunLock } from '../db/lock.js'
 import { DbsyncError, errorMessage, InterruptedError } from '../errors.js'
 import { redact } from '../observe/redact.js'
+import { crossFlavorWarnings } from '../plan/plan.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
 import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-runs.js'
@@ -283,6 +284,8 @@ async function syncTableWithRetry(
     !known.targetDefs.has(config.name) ||
     !state ||
     state.phase === 'initial'
+  // A table created or rebuilt on a server of the other flavor: say which columns were mapped.
+  if (wholeTable) result.warnings.push(...crossFlavorWarnings(sourceDef, pair.target.flavor))
   events.tableStart?.(config, wholeTable ? sourceDef.estimatedRows : undefined)
   for (let attempt = 1; ; attempt++) {
     try {

@@ -254,6 +254,12 @@ describe('caching-sha2', () => {
     const fetching = step({ fetch: true })
     fetching(scramble)
     expect(fetching(Buffer.from([4]))).toEqual(Buffer.from([2]))
+    // The older sha256_password asks at once.
+    const sha256 = authPlugins({ fetch: false }).sha256_password!({
+      connection: { config: { password: 'pw' }, stream: {} } as never,
+      command: '',
+    })
+    expect(() => sha256(scramble)).toThrow(RSA_KEY_REFUSED)
   })
   it('encrypts with the configured key, and sends the password as is over TLS', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
