@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, expect, inject, it } from 'vitest'
 import { runRace } from '../race/harness.js'
+import { ownServer } from '../support/external.js'
 import { createDatabasesOn } from '../support/own-dbs.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
 
@@ -8,7 +9,9 @@ import { startServer, type ThrowawayServer } from '../support/servers.js'
 // Longer runs: `npm run soak -- --minutes N`.
 const SECONDS = Number(process.env.DBSYNC_RACE_SECONDS ?? 90)
 
-describe('race harness', () => {
+const own = ownServer('a source server of its own in a non-UTC system time zone')
+
+own.describe('race harness', () => {
   let server: ThrowawayServer
   beforeAll(async () => {
     // Its own source: the writers' long transactions and the poller hold back every sync on the server.

@@ -28,5 +28,10 @@ export function ownServer(needs: string) {
       (EXTERNAL_SERVERS ? describe.skip : describe)(label(name), fn),
     it: (name: string, fn: () => Promise<void>, timeout?: number) =>
       (EXTERNAL_SERVERS ? it.skip : it)(label(name), fn, timeout),
+    /** `describe.each(cases)(name, fn)`. */
+    each:
+      <T extends unknown[]>(cases: T[]) =>
+      (name: string, fn: (...args: T) => void) =>
+        (EXTERNAL_SERVERS ? describe.skip : describe).each(cases)(label(name), fn as never),
   }
 }
