@@ -45,6 +45,11 @@ export interface RepairOptions {
   maxChunks?: number
   chunkRows?: number
   limit?: LimitFunction
+  /**
+   * Counted into as each rewrite commits (a table retried after a failure half-way still reports the rows
+   * its first attempt repaired); a new result when absent.
+   */
+  into?: RepairResult
   /** Each chunk's outcome, as it ends (metrics, throttling). */
   chunkDone?(outcome: ChunkOutcome, sourceRows: number): void
 }
@@ -58,7 +63,7 @@ export function refreshRepair(seconds = 0): RepairResult {
   return { ...emptyRepair('refresh'), seconds }
 }
 
-function emptyRepair(method: RepairResult['method']): RepairResult {
+export function emptyRepair(method: RepairResult['method']): RepairResult {
   return {
     method,
     chunks_compared: 0,
@@ -92,7 +97,7 @@ export async function repairTable(
 ): Promise<RepairResult & { next: Buffer[] | null }> {
   const started = Date.now()
   const table = job.config.name
-  const out = emptyRepair('chunks')
+  const out = opts.into ?? emptyRepair('chunks')
   const cols = copiedColumns(job.sourceDef)
   const keyCols = shape.keyCodecs.map((c) => cols.find((x) => x.name === c.name) as ColumnDef)
   const keys = { source: keyTerms(keyCols, job.source.flavor), target: keyTerms(keyCols, job.target.flavor) }
@@ -166,8 +171,8 @@ export async function repairTable(
       },
     },
   )
-  out.chunks_compared = totals.chunks
-  out.seconds = (Date.now() - started) / 1000
+  out.chunks_compared += totals.chunks
+  out.seconds += (Date.now() - started) / 1000
   log().debug(
     { event: 'repair_checked', table, ...out },
     `${table}: ${out.chunks_compared} chunks compared, ${out.chunks_repaired} repaired`,

@@ -25,7 +25,7 @@ import { syncFullRefresh } from './full-refresh.js'
 import { firstLoadDdl, syncIncremental } from './incremental.js'
 import { rowShape, type TableJob, type TableResult } from './job.js'
 import { recopyRows } from './recopy.js'
-import { refreshRepair, repairTable } from './repair.js'
+import { emptyRepair, refreshRepair, repairTable } from './repair.js'
 import { backoffDelay, isTransient, sleep } from './retry.js'
 import { applySchemaChanges, carryAutoIncrement, executeDdl } from './schema-sync.js'
 import { type Verifier, verifyAfterRun } from './verify.js'
@@ -171,6 +171,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
             signal,
             lock,
             cap,
+            startedAt: started,
           })
         }
         const failedTables = results.filter((r) => r.status === 'failed')
@@ -387,8 +388,9 @@ async function syncTable(
     })
   }
   if (mode.repair && !job.signal.aborted) {
-    const { next: _next, ...repair } = await repairTable(job, shape)
-    result.repair = repair
+    // Kept across attempts: a retry adds to what the failed attempt already repaired.
+    result.repair ??= emptyRepair('chunks')
+    await repairTable(job, shape, { repair: true, into: result.repair })
   }
 }
 

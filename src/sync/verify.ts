@@ -44,6 +44,8 @@ interface TableVerify {
   lastError: string | null
 }
 
+/** The least verification time a run gets, whatever its syncs took. */
+const MIN_SLICE_MS = 1000
 /** Chunk rows when the rate allows it; a slower rate makes chunks smaller, so no chunk takes long. */
 const CHUNK_ROWS = 10_000
 
@@ -65,9 +67,17 @@ export class Verifier {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Run the due tables' slices, one table after another, within the run's budget. */
-  async run(jobs: Array<{ job: TableJob; shape: RowShape }>, signal: AbortSignal): Promise<void> {
-    const deadline = this.now() + this.budgetMs
+  /**
+   * Run the due tables' slices, one table after another, until the budget counted from the run's start
+   * is spent; at least one chunk's worth of time per run, so a pass always advances, even when the syncs
+   * alone take longer than the budget.
+   */
+  async run(
+    jobs: Array<{ job: TableJob; shape: RowShape }>,
+    signal: AbortSignal,
+    runStarted = this.now(),
+  ): Promise<void> {
+    const deadline = Math.max(runStarted + this.budgetMs, this.now() + MIN_SLICE_MS)
     for (const { job, shape } of jobs) {
       const settings = job.config.verify
       if (!settings || signal.aborted || this.now() >= deadline) continue
@@ -195,6 +205,8 @@ export async function verifyAfterRun(
     signal: AbortSignal
     lock: Pick<RunLock, 'held'>
     cap: RunCap
+    /** When the run started (ms): the verification budget counts from there. */
+    startedAt: number
   },
 ): Promise<void> {
   const ok = new Set(run.results.filter((r) => r.status === 'ok').map((r) => r.table))
@@ -228,5 +240,5 @@ export async function verifyAfterRun(
     }
     return { job, shape: rowShape(job) }
   })
-  await verifier.run(jobs, run.signal)
+  await verifier.run(jobs, run.signal, run.startedAt)
 }
