@@ -23,6 +23,8 @@ export interface TableStatus {
   warnings: string[]
   error: string | null
   lastCursor: string | null
+  /** The run kept the table's position (late-commit cap): nothing new was taken. */
+  positionsHeld: boolean
   finishedAt: string
   lastSuccessAt: string | null
 }

@@ -177,6 +177,7 @@ export class Scheduler {
       warnings: r.warnings,
       error: r.error ?? null,
       lastCursor: r.lastCursor ?? null,
+      positionsHeld: Boolean(r.positionsHeld),
       finishedAt,
     }
   }

@@ -8,7 +8,12 @@ import type { RunPoint, StatusSnapshot, TableStatus } from './health.js'
  * pools and the process's memory. snake_case, as /status and every JSON dbsync writes.
  */
 
-export type PageTableState = ReportStatus | 'interrupted'
+export type PageTableState = ReportStatus | 'interrupted' | 'held'
+
+/** Why a table shows `held`. */
+export const HELD_REASON =
+  "position held: the source's open transactions could not be read fresh (something polls INNODB_TRX constantly), so nothing new was taken"
+
 
 export interface PageTable {
   table: string
@@ -132,11 +137,11 @@ function pageTable(name: string, s: StatusSnapshot, report: PipelineReport | nul
     return {
       ...base,
       strategy: stored?.strategy ?? null,
-      state: last.status,
+      state: last.status === 'ok' && last.positionsHeld ? 'held' : last.status,
       rows: last.rows,
       rows_per_second: last.seconds > 0 ? last.rows / last.seconds : null,
       seconds: last.seconds,
-      error: last.error,
+      error: last.error ?? (last.positionsHeld ? HELD_REASON : null),
     }
   }
   return {
@@ -199,6 +204,7 @@ function tableDocument(t: TableStatus): Record<string, unknown> {
     warnings: t.warnings,
     error: t.error,
     last_cursor: t.lastCursor,
+    positions_held: t.positionsHeld,
     finished_at: t.finishedAt,
     last_success_at: t.lastSuccessAt,
   }

@@ -182,7 +182,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}table.pools{width:auto
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 .state{font-weight:600}.state-ok{color:var(--ok)}.state-failed,.state-abandoned{color:var(--bad)}
-.state-running{color:var(--run)}.state-interrupted,.state-never{color:var(--warn)}
+.state-running{color:var(--run)}.state-interrupted,.state-never,.state-held{color:var(--warn)}
 .error{color:var(--bad);font-size:.85rem;white-space:pre-wrap;overflow-wrap:anywhere;max-width:90ch}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}.charts h2{flex-basis:100%}
 .chart{margin:0;flex:1 1 280px;max-width:480px}
