@@ -14,7 +14,6 @@ export type PageTableState = ReportStatus | 'interrupted' | 'held'
 export const HELD_REASON =
   "position held: the source's open transactions could not be read fresh (something polls INNODB_TRX constantly), so nothing new was taken"
 
-
 export interface PageTable {
   table: string
   strategy: string | null
