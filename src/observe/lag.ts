@@ -26,3 +26,24 @@ export function tableLagSeconds(lastCursor: string | null | undefined, now: numb
   const ms = lastCursor ? cursorEpochMs(lastCursor) : undefined
   return ms === undefined ? null : Math.max(0, (now - ms) / 1000)
 }
+
+/** What a table's last runs said about its backlog (sync/job.ts TableResult.lag), and whether the last one succeeded. */
+export interface PendingLag {
+  /** Epoch ms of the oldest change the last run left for later; null when none was waiting. */
+  oldestPendingMs: number | null
+  /** Epoch ms of that run's cap: every change before it was copied. */
+  caughtUpToMs: number | null
+  /** False once a later run of the table failed or was interrupted: the backlog is unknown and growing. */
+  lastRunOk: boolean
+}
+
+/**
+ * Lag as the age of the oldest change not yet copied (issue 12): zero for a table whose last run left
+ * nothing waiting, however old its newest row is; after a failed run, the age of the oldest change that
+ * may be missing (the older of the pending change and the last cap).
+ */
+export function pendingLagSeconds(p: PendingLag, now: number): number | null {
+  const from = p.lastRunOk ? p.oldestPendingMs : (p.oldestPendingMs ?? p.caughtUpToMs)
+  if (from === null) return p.lastRunOk ? 0 : null
+  return Math.max(0, (now - from) / 1000)
+}

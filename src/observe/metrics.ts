@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import { cursorEpochMs, tableLagSeconds } from './lag.js'
+import { cursorEpochMs, type PendingLag, pendingLagSeconds, tableLagSeconds } from './lag.js'
 
 export { cursorEpochMs }
 
@@ -54,6 +54,8 @@ export interface TableOutcome {
   positionsHeld?: boolean
   /** Rows whose cursor is ahead of the source clock (re-read by key on every run). */
   aboveClock?: { rows: number }
+  /** The backlog the run left (temporal cursors): see observe/lag.ts pendingLagSeconds. */
+  lag?: { oldestPendingMs: number | null; caughtUpToMs: number | null }
 }
 
 export interface Metrics {
@@ -126,16 +128,20 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   // Newest synced temporal cursor per table; the gauge turns it into an age at scrape time (observe/lag.ts), so the lag
   // keeps growing between runs (and while runs fail) instead of freezing at the last run's value.
   const newestCursor = new Map<string, string>()
+  // The backlog each table's runs reported: the age of the oldest change not yet copied wins over the
+  // newest cursor's age, which makes an idle, fully synced table look behind.
+  const backlog = new Map<string, PendingLag>()
   new Gauge({
     name: 'dbsync_replication_lag_seconds',
-    help: 'Now minus the newest cursor value synced, for tables with a date/time cursor (read as UTC)',
+    help: 'Age of the oldest change not yet copied, for tables with a date/time cursor (0 when caught up)',
     labelNames: ['table'],
     registers: [registry],
     collect() {
       this.reset()
       const at = now()
-      for (const [table, cursor] of newestCursor) {
-        const lag = tableLagSeconds(cursor, at)
+      for (const table of new Set([...newestCursor.keys(), ...backlog.keys()])) {
+        const pending = backlog.get(table)
+        const lag = pending ? pendingLagSeconds(pending, at) : tableLagSeconds(newestCursor.get(table), at)
         if (lag !== null) this.set({ table }, lag)
       }
     },
@@ -258,6 +264,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       if (r.status === 'ok') tableFailures.set({ table: r.table }, 0)
       else if (r.status === 'failed') tableFailures.inc({ table: r.table })
       if (r.lastCursor && cursorEpochMs(r.lastCursor) !== undefined) newestCursor.set(r.table, r.lastCursor)
+      if (r.lag && r.status === 'ok') backlog.set(r.table, { ...r.lag, lastRunOk: true })
+      else if (r.status !== 'ok' && backlog.has(r.table)) backlog.get(r.table)!.lastRunOk = false
     },
     tickSkipped(reason) {
       skipped.inc({ reason })

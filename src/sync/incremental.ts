@@ -9,7 +9,7 @@ import { prefetch } from './batches.js'
 import { bulkCopy, loadDataAccepted } from './bulk.js'
 import { capBound } from './cap.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
-import { copyOutsideRows } from './outside.js'
+import { copyOutsideRows, oldestPendingMs } from './outside.js'
 import { columnTerms, type KeysetQuery, keysetAfter, type RawRow, readKeyset } from './read.js'
 import { executeDdl } from './schema-sync.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
@@ -149,6 +149,14 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
       keyTerms,
     })
     if (!outside || cap === null) {
+      // Held: the lag counts from the oldest change after the position that stays where it is.
+      if (outside && cursor.capped && lastCursor !== null) {
+        const from = cursor.literal(Buffer.from(lastCursor, 'utf8'))
+        result.lag = {
+          oldestPendingMs: await oldestPendingMs(snap.conn, job, shape, from),
+          caughtUpToMs: null,
+        }
+      }
       failed = false
       return
     }
@@ -185,6 +193,12 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     }
     await writer.flush()
     result.lastCursor = lastCursor
+    if (cap !== undefined && !job.signal.aborted) {
+      result.lag = {
+        oldestPendingMs: await oldestPendingMs(snap.conn, job, shape, cap),
+        caughtUpToMs: Date.parse(`${job.cap.utc!.replace(' ', 'T')}Z`),
+      }
+    }
     failed = false
   } finally {
     // A failed run must not leave a commit running behind a retry that re-reads the position.

@@ -62,8 +62,13 @@ export interface TableResult {
   lastCursor?: string | null
   /** Rows whose cursor is ahead of the source clock (re-read by key each run), and the furthest stamp. */
   aboveClock?: { rows: number; furthest: string | null }
-  /** The run's cap for this table's cursor (floored), for the lag figure: positions below it are caught up. */
+  /** The run's cap for this table's cursor (floored, as a SQL literal); null when positions were held. */
   cap?: string | null
+  /**
+   * For the lag metric: epoch ms of the oldest change the run left for later (null: none; the table is
+   * caught up), and of the run's cap in UTC (every change before it is copied). Temporal cursors only.
+   */
+  lag?: { oldestPendingMs: number | null; caughtUpToMs: number | null }
   /** The position was held for this run: the list of open transactions could not be shown fresh (cap.ts). */
   positionsHeld?: boolean
   /** Where the time went, in ms: waiting for source rows, encoding them, writing them, building indexes. */

@@ -1,3 +1,5 @@
+import type { PoolConnection } from 'mysql2/promise'
+import { quoteId } from '../db/quote.js'
 import { futureBound } from './cap.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import type { KeysetQuery, OrderTerm, RawRow } from './read.js'
@@ -64,4 +66,32 @@ export async function copyOutsideRows(
     )
   }
   return !job.signal.aborted
+}
+
+/**
+ * The lag of a table after its run (issue 12): the age of the oldest change not yet copied, i.e. the
+ * oldest stamp from `from` (the floored cap, or the held position) up to the future bound; null when
+ * nothing is waiting, so an idle table that is fully synced does not "lag". Future rows are not counted
+ * (they are copied on every run). The age is taken on the source's clock, in the cursor's own zone.
+ */
+export async function oldestPendingMs(
+  conn: { query: PoolConnection['query'] },
+  job: TableJob,
+  shape: RowShape,
+  from: string,
+): Promise<number | null> {
+  const cursor = shape.cursor!
+  const future = cursor.literal(Buffer.from(futureBound(job.cap, cursor.columns), 'utf8'))
+  const now =
+    cursor.dataType === 'timestamp'
+      ? 'NOW(6)'
+      : `COALESCE(CONVERT_TZ(NOW(6), '+00:00', @@global.time_zone), NOW(6))`
+  const [rows] = await conn.query({
+    sql:
+      `SELECT TIMESTAMPDIFF(MICROSECOND, MIN(${cursor.expr}), ${now}) AS age FROM ${quoteId(job.sourceDef.name)} ` +
+      `WHERE ${cursor.expr} >= ${from} AND ${cursor.expr} < ${future}`,
+  })
+  const age = (rows as Array<{ age: string | number | null }>)[0]?.age
+  if (age === null || age === undefined) return null
+  return Date.now() - Math.max(0, Number(age) / 1000)
 }

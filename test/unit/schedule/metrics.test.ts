@@ -22,6 +22,33 @@ function outcome(over: Partial<TableOutcome> = {}): TableOutcome {
 }
 
 describe('metrics', () => {
+  it('reports an idle, fully synced table as not lagging, and a backlog by its oldest change', async () => {
+    let now = NOW
+    const m = createMetrics({ pipeline: 'shop', defaultMetrics: false, now: () => now })
+    const lag = (t: string, text: string) =>
+      Number(
+        new RegExp(`dbsync_replication_lag_seconds\\{table="${t}",pipeline="shop"\\} (\\S+)`).exec(text)?.[1],
+      )
+    // Its newest row is a year old, but nothing waits: caught up.
+    m.tableFinished(
+      outcome({
+        lastCursor: '2024-06-01 00:00:00',
+        lag: { oldestPendingMs: null, caughtUpToMs: NOW - 1000 },
+      }),
+    )
+    m.tableFinished(
+      outcome({ table: 'busy', lag: { oldestPendingMs: NOW - 5000, caughtUpToMs: NOW - 1000 } }),
+    )
+    let text = await m.registry.metrics()
+    expect(lag('orders', text)).toBe(0)
+    expect(lag('busy', text)).toBe(5)
+    // A failed run: what may be missing ages from the last cap.
+    m.tableFinished(outcome({ status: 'failed' }))
+    now += 60_000
+    text = await m.registry.metrics()
+    expect(lag('orders', text)).toBe(61)
+  })
+
   it('registers every documented metric, plus the default process metrics', async () => {
     const m = createMetrics({ pipeline: 'shop' })
     const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name)
