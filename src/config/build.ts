@@ -161,6 +161,7 @@ function buildSelector(table: TableFile, defaults: PipelineFile['defaults'], lin
     deletes: table.deletes ?? defaults?.deletes ?? 'ignore',
   }
   if (primaryKey !== undefined) selector.primaryKey = toList(primaryKey)
+  if (table.strategy === undefined && defaults?.strategy === undefined) selector.strategyInferred = true
   // Field by field: a table may change one setting of the defaults' verify: block.
   const verify = table.verify || defaults?.verify ? { ...defaults?.verify, ...table.verify } : undefined
   if (verify) {

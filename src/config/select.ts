@@ -97,6 +97,7 @@ function toTableConfig(name: string, selector: TableSelector): TableConfig {
     line: selector.line,
   }
   if (selector.primaryKey !== undefined) table.primaryKey = [...selector.primaryKey]
+  if (selector.strategyInferred) table.strategyInferred = true
   if (selector.verify !== undefined) table.verify = { ...selector.verify }
   return table
 }

@@ -51,6 +51,8 @@ export interface TableSelector {
   /** 1-based line in the pipeline file, for messages. */
   line: number
   strategy: Strategy
+  /** Set when neither the entry nor `defaults` names a strategy and it follows from the cursor's absence. */
+  strategyInferred?: true
   cursor: string[]
   primaryKey?: string[]
   batchSize: number
@@ -71,6 +73,8 @@ export interface VerifySettings {
 export interface TableConfig {
   name: string
   strategy: Strategy
+  /** Set when neither the entry nor `defaults` names a strategy and it follows from the cursor's absence. */
+  strategyInferred?: true
   /** Modifier columns; the first non-NULL value counts. Empty for full_refresh without a cursor. */
   cursor: string[]
   /** Set when the file names one; otherwise the source's primary key is used. */

@@ -16,8 +16,12 @@ export const MODIFIER_COLUMNS = [
   'last_modified',
   'last_modified_at',
   'last_updated',
+  'last_update', // sakila
   'updated_on',
   'modified',
+  'date_modified', // WooCommerce, Joomla
+  'date_updated',
+  'post_modified', // WordPress
   'changed_at',
   'update_time',
   'created_at',
@@ -61,6 +65,7 @@ export function chooseStrategy(def: TableDef): InitTable {
     return { ...base, strategy: 'full_refresh', cursor: null, reason: `${key} but ${note}` }
   }
   const notes: string[] = []
+  if (/current_timestamp|now\(/i.test(cursor.onUpdate)) notes.push('the server stamps it on every update')
   if (CREATION_COLUMNS.has(cursor.name.toLowerCase()))
     notes.push('updates to existing rows are not picked up')
   if (cursor.nullable) notes.push(`rows with NULL ${cursor.name} are re-read on every run`)
@@ -80,25 +85,38 @@ export function chooseStrategy(def: TableDef): InitTable {
 }
 
 /**
- * The first modifier column by name order, preferring TIMESTAMP/DATETIME columns over DATE and integer
- * ones (`updated` may be a flag or an epoch); other types never qualify.
+ * The modifier column: first a TIMESTAMP/DATETIME column the server stamps on every update (`ON UPDATE
+ * CURRENT_TIMESTAMP`, the clearest signal a schema gives), then the known names in order, each also with
+ * a `_gmt`/`_utc` suffix (the UTC twin is preferred: it never goes back at a daylight-saving change),
+ * TIMESTAMP/DATETIME before DATE and integer ones (`updated` may be a flag or an epoch), and a column
+ * without a zero-date default before one with it. Other types never qualify.
  */
 export function findModifierColumn(def: TableDef): ColumnDef | undefined {
-  // A column that defaults to a zero date comes last: rows that keep the default are out of the cursor's
-  // order (re-read on every run), so another modifier column is better.
-  const byName = (types: Set<string>, zeroDefault: boolean) => {
+  const stamped = def.columns.filter(
+    (c) => TEMPORAL_TYPES.has(c.dataType) && /current_timestamp|now\(/i.test(c.onUpdate),
+  )
+  const clean = stamped.find((c) => !hasZeroDateDefault(c))
+  if (clean ?? stamped[0]) return clean ?? stamped[0]
+  const byName = (types: Set<string>, zeroOk: boolean) => {
     for (const candidate of MODIFIER_COLUMNS) {
-      const c = def.columns.find(
-        (col) =>
-          col.name.toLowerCase() === candidate &&
-          types.has(col.dataType) &&
-          hasZeroDateDefault(col) === zeroDefault,
-      )
-      if (c !== undefined) return c
+      for (const name of [`${candidate}_gmt`, `${candidate}_utc`, candidate]) {
+        const c = def.columns.find(
+          (col) =>
+            col.name.toLowerCase() === name &&
+            types.has(col.dataType) &&
+            (zeroOk || !hasZeroDateDefault(col)),
+        )
+        if (c !== undefined) return c
+      }
     }
     return undefined
   }
-  return byName(TEMPORAL_TYPES, false) ?? byName(TEMPORAL_TYPES, true) ?? byName(FALLBACK_TYPES, false)
+  return (
+    byName(TEMPORAL_TYPES, false) ??
+    byName(TEMPORAL_TYPES, true) ??
+    byName(FALLBACK_TYPES, false) ??
+    byName(FALLBACK_TYPES, true)
+  )
 }
 
 /**
@@ -219,9 +237,28 @@ function commentText(text: string): string {
 }
 
 function isCandidateName(name: string): boolean {
-  return (MODIFIER_COLUMNS as readonly string[]).includes(name.toLowerCase())
+  const base = name.toLowerCase().replace(/_(gmt|utc)$/, '')
+  return (MODIFIER_COLUMNS as readonly string[]).includes(base)
 }
 
 function isIndexed(def: TableDef, name: string): boolean {
   return def.primaryKey[0] === name || def.indexes.some((i) => i.columns[0]?.name === name)
+}
+
+/**
+ * A table synced by full refresh only because its entry names no cursor, while the source has an obvious
+ * modifier column: the warning `plan` and `validate` give, or null.
+ */
+export function missedCursorWarning(
+  config: { name: string; strategy: Strategy; strategyInferred?: true; cursor: readonly string[] },
+  def: TableDef,
+): string | null {
+  if (!config.strategyInferred || config.strategy !== 'full_refresh' || config.cursor.length > 0) return null
+  if (def.primaryKey.length === 0) return null
+  const c = findModifierColumn(def)
+  if (!c || CREATION_COLUMNS.has(c.name.toLowerCase())) return null
+  return (
+    `no cursor set, so the table is reloaded whole on every run; ${c.name} looks like a modifier column ` +
+    `(set cursor: ${c.name} for incremental sync, or strategy: full_refresh to keep this)`
+  )
 }

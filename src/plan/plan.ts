@@ -5,6 +5,7 @@ import { describeChange, diffTable } from '../schema/diff.js'
 import { recopiedColumns } from '../schema/diff-definition.js'
 import type { TableDef } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
+import { missedCursorWarning } from './init-pipeline.js'
 
 /** Rows the next sync would read: counted exactly, or estimated from the optimizer's statistics. */
 export interface PendingRows {
@@ -162,6 +163,8 @@ function tableWarnings(config: TableConfig, source: TableDef, env: PlanEnvironme
   }
   for (const i of source.skippedIndexes)
     warnings.push(`index ${i} has functional key parts and is not copied`)
+  const missed = missedCursorWarning(config, source)
+  if (missed) warnings.push(missed)
   const first = config.cursor[0]
   if (config.strategy !== 'incremental' || first === undefined) return warnings
   const cursorCols = config.cursor.map((name) => source.columns.find((c) => c.name === name))

@@ -1,6 +1,7 @@
 import { closeMatch } from '../config/close-match.js'
 import { matchGlob, type ResolvedTables } from '../config/select.js'
 import type { Pipeline, TableConfig, TableSelector } from '../config/types.js'
+import { missedCursorWarning } from '../plan/init-pipeline.js'
 import { cursorRisks } from '../schema/cursor-risks.js'
 import { column, type TableDef } from '../schema/table-def.js'
 import { missingNames } from './resolve.js'
@@ -104,6 +105,8 @@ export function checkTables(
 function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings: Issue[]): void {
   // Missing primary_key and cursor columns are missingNames()'s (resolve.ts).
   const at = { table: table.name, line: table.line }
+  const missed = missedCursorWarning(table, def)
+  if (missed) warnings.push({ ...at, message: `table "${table.name}": ${missed}` })
   if (table.strategy !== 'incremental') return
 
   if (def.primaryKey.length === 0 && table.primaryKey === undefined) {

@@ -48,7 +48,9 @@ describe('dbsync init', () => {
     expect(text).toContain(`url: \${SOURCE_DATABASE_URL}`)
     expect(text).toContain(`url: \${TARGET_DATABASE_URL}`)
     expect(text).not.toContain(dbs.sourceUrl)
-    expect(text).toContain('# primary key (id) and modifier column updated_at\n  - name: orders\n')
+    expect(text).toContain(
+      '# primary key (id) and modifier column updated_at; the server stamps it on every update\n  - name: orders\n',
+    )
     expect(text).toContain('# no primary key')
     expect(text).toContain('- name: "order items"')
     expect(text).not.toContain('recent_orders')
@@ -114,7 +116,7 @@ describe('dbsync init', () => {
           strategy: 'incremental',
           cursor: 'updated_at',
           primary_key: ['id'],
-          reason: 'primary key (id) and modifier column updated_at',
+          reason: 'primary key (id) and modifier column updated_at; the server stamps it on every update',
         },
       ],
     })

@@ -1,5 +1,7 @@
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { repoRoot, runCli, writeTempPipeline } from '../support/cli.js'
 import { definitionImage, expectSameRows, loadFixture, pipelineYaml } from '../support/compare.js'
 import { createTestDatabases, type TestDbs } from '../support/db.js'
@@ -66,6 +68,21 @@ describe('a sakila-like schema, end to end', () => {
   afterAll(async () => {
     await dbs?.drop()
   })
+
+  it('init chooses incremental on last_update (ON UPDATE CURRENT_TIMESTAMP), with a reason per table', async () => {
+    const out = join(dirname(file), 'init.yaml')
+    const env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl }
+    const res = await runCli(['init', '-o', out], { env })
+    expect(res.exitCode, res.stderr + res.stdout).toBe(0)
+    const text = await readFile(out, 'utf8')
+    const doc = parse(text) as { tables: Array<{ name: string; strategy: string; cursor?: string }> }
+    const byName = Object.fromEntries(doc.tables.map((t) => [t.name, t]))
+    for (const t of ['actor', 'address', 'film', 'payment', 'staff']) {
+      expect(byName[t], t).toMatchObject({ strategy: 'incremental', cursor: 'last_update' })
+    }
+    expect(byName.film_text).toMatchObject({ strategy: 'full_refresh' })
+    expect(text).toContain('the server stamps it on every update')
+  }, 180_000)
 
   it('copies every table bit for bit, definitions included (spatial, fulltext, checks, comments, counters)', async () => {
     const res = await cli('sync')

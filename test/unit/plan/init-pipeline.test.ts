@@ -10,6 +10,7 @@ import {
   chooseStrategy,
   escapeGlob,
   findModifierColumn,
+  missedCursorWarning,
   pipelineName,
   renderInitPipeline,
   selectInitTables,
@@ -158,6 +159,65 @@ describe('chooseStrategy', () => {
     )
     expect(t.reason).toContain('rows with NULL updated_at are re-read on every run')
     expect(t.reason).toContain('no index on updated_at')
+  })
+})
+
+describe('findModifierColumn on real schemas', () => {
+  const zero = { default: { kind: 'literal', value: '0000-00-00 00:00:00' } } as const
+  it('prefers the column the server stamps on update, whatever its name', () => {
+    const t = tableDef(
+      'payment',
+      [
+        col('id'),
+        col('updated_at', 'datetime'),
+        col('stamp', 'timestamp', { onUpdate: 'on update current_timestamp()' }),
+      ],
+      ['id'],
+    )
+    expect(findModifierColumn(t)?.name).toBe('stamp')
+    expect(chooseStrategy(t).reason).toContain('the server stamps it on every update')
+  })
+
+  it("knows sakila's last_update and WordPress's post_modified, preferring the _gmt twin", () => {
+    expect(findModifierColumn(tableDef('actor', [col('id'), col('last_update', 'timestamp')]))?.name).toBe(
+      'last_update',
+    )
+    const posts = tableDef('wp_posts', [
+      col('ID'),
+      col('post_date', 'datetime', zero),
+      col('post_modified', 'datetime', zero),
+      col('post_modified_gmt', 'datetime', zero),
+    ])
+    expect(findModifierColumn(posts)?.name).toBe('post_modified_gmt')
+    expect(findModifierColumn(tableDef('t', [col('id'), col('date_modified', 'datetime')]))?.name).toBe(
+      'date_modified',
+    )
+  })
+
+  it('avoids a zero-date default when another candidate has none, and says why when none is left', () => {
+    const both = tableDef(
+      't',
+      [col('id'), col('updated_at', 'datetime', zero), col('modified', 'datetime')],
+      ['id'],
+    )
+    expect(findModifierColumn(both)?.name).toBe('modified')
+    const only = tableDef('t', [col('id'), col('post_modified', 'datetime', zero)], ['id'])
+    expect(chooseStrategy(only).reason).toContain('defaults to a zero date')
+  })
+})
+
+describe('missedCursorWarning', () => {
+  const t = tableDef('actor', [col('id'), col('last_update', 'timestamp')], ['id'])
+  it('warns when a table became a full refresh only because its entry names no cursor', () => {
+    const inferred = { name: 'actor', strategy: 'full_refresh', strategyInferred: true, cursor: [] } as const
+    expect(missedCursorWarning(inferred, t)).toContain('last_update looks like a modifier column')
+  })
+  it('stays quiet for an explicit full_refresh and for a table without an obvious modifier', () => {
+    expect(missedCursorWarning({ name: 'actor', strategy: 'full_refresh', cursor: [] }, t)).toBeNull()
+    const plain = tableDef('x', [col('id'), col('name', 'varchar')], ['id'])
+    expect(
+      missedCursorWarning({ name: 'x', strategy: 'full_refresh', strategyInferred: true, cursor: [] }, plain),
+    ).toBeNull()
   })
 })
 
