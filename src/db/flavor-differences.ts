@@ -215,7 +215,7 @@ export const FLAVOR_DIFFERENCES: readonly FlavorDifference[] = [
     mysql: 'OFF by default from 8.0',
     mariadb: 'ON by default',
     dbsync:
-      'tries `LOAD DATA LOCAL` once per table and falls back to multi-row INSERT (the default path on MySQL 8)',
+      'tries `LOAD DATA LOCAL` once per table and falls back to multi-row INSERT (the default path on MySQL 8; about 2.4× slower in the bench’s `insert-path` shape)',
     sources: [
       'https://dev.mysql.com/doc/refman/8.0/en/load-data-local-security.html',
       'https://mariadb.com/kb/en/server-system-variables/#local_infile',
