@@ -54,7 +54,7 @@ const connectionSchema = mapping({
   pool: mapping({
     max: positiveInt().default(10).describe('connections per side'),
     acquire_timeout: duration(
-      'how long a table waits for a connection (the pool full, or the server refusing new ones) before it fails (default 5m)',
+      'how long a table waits for a connection the server refuses (max_connections reached) before it fails (default 5m)',
     ).optional(),
   })
     .optional()

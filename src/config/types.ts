@@ -28,7 +28,7 @@ export interface ConnectionOptions {
   database: string
   ssl: SslOptions
   poolMax: number
-  /** How long a request waits for a pool connection (pool full, server refusing) before it fails. */
+  /** How long a request waits for a connection the server refuses (max_connections) before it fails. */
   acquireTimeoutMs: number
   /** Milliseconds for the TCP connect + handshake. */
   connectTimeoutMs: number

@@ -5,8 +5,9 @@ import { ConnectError } from '../errors.js'
  * Every connection of a side's pool passes through here (pool.query, getConnection and Kysely all call the
  * core pool's getConnection), so that a server near its max_connections makes runs wait instead of fail:
  * a connection the server refuses ("Too many connections") is asked for again, first come first served,
- * until `acquireTimeoutMs` has passed; then the request fails with that reason. Connections freed by the
- * pool's own limit (`pool.max`) are handed out by mysql2's FIFO queue as before.
+ * until `acquireTimeoutMs` has passed since the first refusal; then the request fails with that reason.
+ * Requests that wait for one of the pool's own connections (`pool.max` reached) are handed out by mysql2's
+ * FIFO queue as before, without a bound.
  */
 
 /** Why getting a connection failed: refused (server at max_connections), timeout (acquire bound), connect (other). */
@@ -30,7 +31,8 @@ type Callback = (err: Error | null, conn?: PoolConnection) => void
 interface Waiter {
   cb: Callback
   since: number
-  deadline: number
+  /** Set once the server refused this request, or it queued behind one that was. */
+  deadline?: number
   settled: boolean
   /** Taken from the head of `refused` for another try: a new refusal puts it back there. */
   retrying?: boolean
@@ -82,6 +84,7 @@ export function guardPool(core: CorePool, opts: GuardOptions): () => number {
       if (err && isRefused(err)) {
         opts.hooks?.error?.(opts.side, 'refused')
         w.lastError = err
+        w.deadline ??= Date.now() + opts.acquireTimeoutMs
         if (Date.now() >= w.deadline) return settle(w, expired(w))
         if (w.retrying) refused.unshift(w)
         else refused.push(w)
@@ -110,7 +113,10 @@ export function guardPool(core: CorePool, opts: GuardOptions): () => number {
     clearTimeout(retryTimer)
     retryTimer = undefined
     const now = Date.now()
-    while (refused.length && (refused[0]!.settled || refused[0]!.deadline <= now)) {
+    while (
+      refused.length &&
+      (refused[0]!.settled || (refused[0]!.deadline ?? Number.POSITIVE_INFINITY) <= now)
+    ) {
       const w = refused.shift()!
       if (!w.settled) settle(w, expired(w))
     }
@@ -123,22 +129,12 @@ export function guardPool(core: CorePool, opts: GuardOptions): () => number {
 
   core.getConnection = ((cb: Callback) => {
     if (inner.has(cb)) return original(cb)
-    const since = Date.now()
-    const w: Waiter = { cb, since, deadline: since + opts.acquireTimeoutMs, settled: false }
-    // A request that sits in mysql2's own queue (pool.max reached) is bounded too.
-    const timer = setTimeout(() => {
-      if (w.settled) return
-      const i = refused.indexOf(w)
-      if (i >= 0) refused.splice(i, 1)
-      settle(w, expired(w))
-    }, opts.acquireTimeoutMs)
-    timer.unref()
-    const done = w.cb
-    w.cb = (err, conn) => {
-      clearTimeout(timer)
-      done(err, conn)
-    }
+    const w: Waiter = { cb, since: Date.now(), settled: false }
+    // Waiting in mysql2's own queue (pool.max reached) is not bounded: those connections are busy with
+    // this run's tables (a long first load holds its source connection for as long as it streams), and
+    // they come back. Only a server refusing connections starts the clock.
     if (refused.length) {
+      w.deadline = w.since + opts.acquireTimeoutMs
       refused.push(w)
       schedule()
     } else attempt(w)
