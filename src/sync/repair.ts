@@ -7,7 +7,7 @@ import { type ChunkConns, compareByKey } from '../validate/checksum.js'
 import { deleteKeysSql, type KeyTerm, keysIn, keyTerms } from '../validate/checksum-sql.js'
 import { pendingRule } from '../validate/pending.js'
 import { rawQuery } from '../validate/read-pair.js'
-import { absentInSource } from './deletes.js'
+import { absentInSource, DELETE_BATCH } from './deletes.js'
 import { nullColumns } from './incremental.js'
 import type { RowShape, TableJob } from './job.js'
 import { queryWithTimeout } from './read.js'
@@ -138,7 +138,11 @@ export async function repairTable(
     {
       leaf: async (chunk, found, conns) => {
         // Target keys the source lacks, by the source's own equality (a key in another case is held).
-        const absent = await absentInSource(table, keys.source, found.extra, conns.source)
+        const absent: Buffer[][] = []
+        for (let i = 0; i < found.extra.length; i += DELETE_BATCH) {
+          const batch = found.extra.slice(i, i + DELETE_BATCH)
+          absent.push(...(await absentInSource(table, keys.source, batch, conns.source)))
+        }
         const doomed = job.config.deletes === 'detect' ? absent : []
         if (doomed.length < absent.length) {
           out.extra_rows_kept += absent.length
@@ -200,7 +204,11 @@ async function rewriteLeaf(
   await conn.query('START TRANSACTION')
   try {
     const gone = [...rewrite, ...doomed]
-    await queryWithTimeout(conn, { sql: deleteKeysSql(w.table, keys.target, gone) }, w.timeoutMs)
+    // In bounded statements: a range may hold many target rows the source lacks.
+    for (let i = 0; i < gone.length; i += DELETE_BATCH) {
+      const sql = deleteKeysSql(w.table, keys.target, gone.slice(i, i + DELETE_BATCH))
+      await queryWithTimeout(conn, { sql }, w.timeoutMs)
+    }
     for (const s of rows.length > 0 ? buildInserts(w, rows) : []) {
       await queryWithTimeout(conn, { sql: s.sql }, w.timeoutMs)
     }
