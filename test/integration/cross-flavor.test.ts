@@ -115,6 +115,7 @@ describe('cross-flavor DDL', () => {
     expect(target.collation).toBe('utf8mb4_uca1400_nopad_ai_ci')
     expect(target.columns.find((c) => c.name === 'my_row_id')?.invisible).toBe(true)
     expect(target.primaryKey).toEqual(['my_row_id'])
+    expect(target.indexes.find((i) => i.name === 'by_code')?.columns[0]?.descending).toBe(true)
     // What the next sync would compare: the target is what the source asks for.
     expect(diffTable(source, target, pair.target.flavor)).toEqual([])
 
@@ -184,11 +185,12 @@ describe('cross-flavor DDL', () => {
           : ['utf8mb4_unicode_520_ci', 'utf8mb4_bin']
     await dbs.source.query(
       `CREATE TABLE words (k VARCHAR(20) COLLATE ${cs} PRIMARY KEY, label VARCHAR(40) COLLATE ${ci},
-         doc JSON, updated_at DATETIME(6) NOT NULL, KEY (updated_at)) COLLATE ${ci}`,
+         doc JSON, legacy VARCHAR(10) CHARACTER SET utf8mb3, updated_at DATETIME(6) NOT NULL, KEY (updated_at))
+         COLLATE ${ci}`,
     )
     await dbs.source.query(
-      `INSERT INTO words VALUES ('a', 'Ä', '{"b": [1, 2.50, "x"]}', '2024-01-01 00:00:00.000001'),
-         ('A', 'ä', NULL, '2024-01-01 00:00:00.000002'), ('å', 'Åsa 👍', '{}', '2024-01-01 00:00:00.000003')`,
+      `INSERT INTO words VALUES ('a', 'Ä', '{"b": [1, 2.50, "x"]}', 'äöü', '2024-01-01 00:00:00.000001'),
+         ('A', 'ä', NULL, NULL, '2024-01-01 00:00:00.000002'), ('å', 'Åsa 👍', '{}', '€', '2024-01-01 00:00:00.000003')`,
     )
     const file = await writeTempPipeline(
       pipelineYaml({
