@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { runCli } from '../support/cli.js'
 import { expectSameRows } from '../support/compare.js'
 import { startDaemon, useScheduleFixture, waitFor } from '../support/daemon.js'
+import { openConnection } from '../support/db.js'
 
 // workers: shared. Three scheduled instances of one pipeline split 300 small tables through per-table claims
 // (GET_LOCK) on the target; one is SIGKILLed mid-run. Its claims die with its sessions, so the others pick
@@ -117,4 +118,67 @@ describe('workers: shared', () => {
       expect(b, t).toEqual(a)
     }
   }, 420_000)
+})
+
+describe('workers: shared, one table held elsewhere', () => {
+  const fx = useScheduleFixture()
+
+  it('skips a table whose claim another session holds, and exits 4 while a run that must be alone holds the pipeline', async () => {
+    const { source, target, targetUrl } = fx.dbs()
+    await source.query(
+      'CREATE TABLE a (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL); INSERT INTO a VALUES (1, NOW(6));' +
+        'CREATE TABLE b (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL); INSERT INTO b VALUES (1, NOW(6));',
+    )
+    const name = `shared_hold_${process.pid}`
+    const file = await fx.pipeline(name, '  - name: a\n  - name: b', 'workers: shared')
+    const other = await openConnection(targetUrl)
+    try {
+      // Another instance works on table a.
+      await other.query('SELECT GET_LOCK(?, 0)', [`dbsync:${name}/a`])
+      const res = await runCli(['sync', '-p', file, '--json'])
+      expect(res.exitCode, res.stderr).toBe(0)
+      const tables = JSON.parse(res.stdout).tables as Array<{
+        table: string
+        status: string
+        warnings: string[]
+      }>
+      expect(tables.find((t) => t.table === 'a')).toMatchObject({ status: 'skipped' })
+      expect(tables.find((t) => t.table === 'a')?.warnings.join()).toContain('held by another instance')
+      expect(tables.find((t) => t.table === 'b')).toMatchObject({ status: 'ok' })
+      const [aRows] = await target.query("SHOW TABLES LIKE 'a'")
+      expect(aRows).toEqual([])
+      await other.query('DO RELEASE_LOCK(?)', [`dbsync:${name}/a`])
+
+      // A full refresh of every table holds the pipeline lock: shared runs wait their turn (exit 4).
+      await other.query('SELECT GET_LOCK(?, 0)', [`dbsync:${name}`])
+      const locked = await runCli(['sync', '-p', file, '--json'])
+      expect(locked.exitCode, locked.stderr).toBe(4)
+      expect(JSON.parse(locked.stdout).error).toContain('must be alone')
+      await other.query('DO RELEASE_LOCK(?)', [`dbsync:${name}`])
+
+      // Once free, the table is synced.
+      const next = await runCli(['sync', '-p', file, '--json'])
+      expect(next.exitCode, next.stderr).toBe(0)
+      expect(await fx.rowCount('a')).toBe(1)
+
+      // A full refresh of every table takes the pipeline lock and waits for the claims in use.
+      await other.query('SELECT GET_LOCK(?, 0)', [`dbsync:${name}/b`])
+      const refresh = runCli(['sync', '-p', file, '--full-refresh', '--json'])
+      await waitFor(
+        'the refresh to hold the pipeline lock',
+        async () => {
+          const [rows] = await target.query('SELECT IS_USED_LOCK(?) AS id', [`dbsync:${name}`])
+          return (rows as Array<{ id: unknown }>)[0]?.id != null
+        },
+        60_000,
+      )
+      await other.query('DO RELEASE_LOCK(?)', [`dbsync:${name}/b`])
+      const refreshed = await refresh
+      expect(refreshed.exitCode, refreshed.stderr).toBe(0)
+      const statuses = (JSON.parse(refreshed.stdout).tables as Array<{ status: string }>).map((t) => t.status)
+      expect(statuses).toEqual(['ok', 'ok'])
+    } finally {
+      await other.end()
+    }
+  })
 })
