@@ -44,6 +44,8 @@ export interface LiveTable {
   strategy: string
   startedAt: string
   rows: number
+  /** The source's row estimate when the whole table is copied (first load, full refresh). */
+  expectedRows?: number
 }
 
 /** One finished run of this process: the largest table lag right after it, and its throughput. */

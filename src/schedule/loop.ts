@@ -120,9 +120,14 @@ export class Scheduler {
     const logged = runEvents(logger, this.opts.metrics, { tableEnd: (r) => this.recordTable(loadId, r) })
     const events: RunRequest['events'] = {
       ...logged,
-      tableStart: (t) => {
-        this.live[t.name] = { strategy: t.strategy, startedAt: new Date().toISOString(), rows: 0 }
-        logged.tableStart?.(t)
+      tableStart: (t, expectedRows) => {
+        this.live[t.name] = {
+          strategy: t.strategy,
+          startedAt: new Date().toISOString(),
+          rows: 0,
+          ...(expectedRows ? { expectedRows } : {}),
+        }
+        logged.tableStart?.(t, expectedRows)
       },
       progress: (table, rows) => {
         const l = this.live[table]

@@ -21,6 +21,8 @@ export interface PageTable {
   /** Rows read by the running run so far, or by the table's last run. */
   rows: number | null
   rows_per_second: number | null
+  /** Running tables copied whole: seconds left at the current rate, from the source's row estimate. */
+  eta_seconds: number | null
   seconds: number | null
   error: string | null
   lag_seconds: number | null
@@ -121,12 +123,14 @@ function pageTable(name: string, s: StatusSnapshot, report: PipelineReport | nul
   }
   if (live) {
     const seconds = Math.max(0.001, (now - Date.parse(live.startedAt)) / 1000)
+    const rate = live.rows / seconds
     return {
       ...base,
       strategy: live.strategy,
       state: 'running',
       rows: live.rows,
-      rows_per_second: live.rows / seconds,
+      rows_per_second: rate,
+      eta_seconds: live.expectedRows && rate > 0 ? Math.max(0, live.expectedRows - live.rows) / rate : null,
       seconds,
       error: null,
     }
@@ -139,6 +143,7 @@ function pageTable(name: string, s: StatusSnapshot, report: PipelineReport | nul
       state: last.status === 'ok' && last.positionsHeld ? 'held' : last.status,
       rows: last.rows,
       rows_per_second: last.seconds > 0 ? last.rows / last.seconds : null,
+      eta_seconds: null,
       seconds: last.seconds,
       error: last.error ?? (last.positionsHeld ? HELD_REASON : null),
     }
@@ -149,6 +154,7 @@ function pageTable(name: string, s: StatusSnapshot, report: PipelineReport | nul
     state: stored?.status ?? 'never',
     rows: null,
     rows_per_second: null,
+    eta_seconds: null,
     seconds: null,
     error: stored?.error ?? null,
   }
@@ -183,7 +189,12 @@ export function statusDocument(s: StatusSnapshot): Record<string, unknown> {
     running_tables: Object.fromEntries(
       Object.entries(s.live).map(([name, l]) => [
         name,
-        { strategy: l.strategy, started_at: l.startedAt, rows: l.rows },
+        {
+          strategy: l.strategy,
+          started_at: l.startedAt,
+          rows: l.rows,
+          expected_rows: l.expectedRows ?? null,
+        },
       ]),
     ),
   }

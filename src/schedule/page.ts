@@ -78,7 +78,10 @@ function detail(t: PageTable): string {
   if (t.rows !== null) bits.push(`${t.rows} rows`)
   if (t.rows_per_second !== null) bits.push(`${Math.round(t.rows_per_second)} rows/s`)
   if (t.seconds !== null && t.state !== 'running') bits.push(`${t.seconds.toFixed(1)} s`)
-  if (t.state === 'running') bits.push(`for ${duration(t.seconds ?? 0)}, ETA unknown`)
+  if (t.state === 'running')
+    bits.push(
+      `for ${duration(t.seconds ?? 0)}, ${t.eta_seconds === null ? 'ETA unknown' : `ETA ${duration(t.eta_seconds)}`}`,
+    )
   if (t.held_by) bits.push(`by ${t.held_by}`)
   return bits.length ? `<div class="detail">${esc(bits.join(' · '))}</div>` : ''
 }

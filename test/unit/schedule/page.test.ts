@@ -42,7 +42,14 @@ function snapshot(): StatusSnapshot {
       orders: result({ positionsHeld: true }),
       '<b>evil</b>': result({ status: 'failed', error: 'bad value <img src=x onerror=alert(1)> "q"' }),
     },
-    live: { items: { strategy: 'incremental', startedAt: new Date(NOW - 4_000).toISOString(), rows: 2000 } },
+    live: {
+      items: {
+        strategy: 'incremental',
+        startedAt: new Date(NOW - 4_000).toISOString(),
+        rows: 2000,
+        expectedRows: 12_000,
+      },
+    },
     history: [
       { run: 'a', finishedAt: '', lagSeconds: 30, rowsPerSecond: 10 },
       { run: 'b', finishedAt: '', lagSeconds: null, rowsPerSecond: 20 },
@@ -65,7 +72,12 @@ function model() {
 describe('the status page model', () => {
   it('shows running tables with rows/s, held tables with the reason, failed ones with the error', () => {
     const byName = Object.fromEntries(model().tables.map((t) => [t.table, t]))
-    expect(byName.items).toMatchObject({ state: 'running', rows: 2000, rows_per_second: 500 })
+    expect(byName.items).toMatchObject({
+      state: 'running',
+      rows: 2000,
+      rows_per_second: 500,
+      eta_seconds: 20,
+    })
     expect(byName.orders).toMatchObject({ state: 'held', error: HELD_REASON })
     expect(byName.customers).toMatchObject({ state: 'ok', error: null, lag_seconds: 60 })
     expect(byName['<b>evil</b>']?.state).toBe('failed')
@@ -82,6 +94,10 @@ describe('renderPage', () => {
     expect(html).not.toContain('<b>evil')
     expect(html).toContain('bad value &lt;img src=x onerror=alert(1)&gt; &quot;q&quot;')
     expect(html).toContain('data-table="&lt;b&gt;evil&lt;/b&gt;"')
+  })
+
+  it('shows a running table with its rows, rate and ETA', () => {
+    expect(html).toContain('2000 rows · 500 rows/s · for 4s, ETA 20s')
   })
 
   it('has no script, loads nothing, styles only through the nonce, and reloads itself', () => {
