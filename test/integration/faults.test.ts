@@ -182,9 +182,15 @@ describe('network faults between dbsync and the servers', () => {
     const run = startSync(file)
     expect(await waitFor(async () => (await rowsSynced(dbs.target)) >= 20_000, run.done)).toBe(true)
     p.stall()
-    // Rows already read (a prefetched batch, bytes in the socket buffers) may still land; then nothing.
-    await sleep(1_500)
-    const stalledAt = await rowsSynced(dbs.target)
+    // Rows already read (a prefetched batch, bytes in the socket buffers) may still land, which takes longer
+    // on a loaded machine: wait until the committed count has stopped moving for 1.5 s; then nothing more.
+    let stalledAt = await rowsSynced(dbs.target)
+    for (;;) {
+      await sleep(1_500)
+      const now = await rowsSynced(dbs.target)
+      if (now === stalledAt) break
+      stalledAt = now
+    }
     await sleep(4_000)
     expect(run.done()).toBe(false)
     expect(await rowsSynced(dbs.target)).toBe(stalledAt)

