@@ -82,6 +82,26 @@ describe('a sakila-like schema, end to end', () => {
     }
     expect(byName.film_text).toMatchObject({ strategy: 'full_refresh' })
     expect(text).toContain('the server stamps it on every update')
+
+    // Everything else in the source is named, never skipped in silence.
+    await dbs.source.query('CREATE TABLE late_table (id INT PRIMARY KEY)')
+    try {
+      for (const command of ['validate', 'plan']) {
+        const r = await runCli([command, '-p', out], { env })
+        expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+        expect(r.stdout).toContain('not synced (no pipeline entry selects them): late_table')
+        expect(r.stdout).toContain('views, not copied (a view is a query, not data): actor_info')
+        expect(r.stdout).toMatch(/triggers, not copied \(.*\): ins_film on film, upd_film on film/)
+        expect(r.stdout).toContain('routines, not copied (code, not data): film_count (function)')
+      }
+      const json = await runCli(['plan', '-p', out, '--json'], { env })
+      expect(JSON.parse(json.stdout).source_objects).toMatchObject({
+        not_synced: ['late_table'],
+        views: ['actor_info'],
+      })
+    } finally {
+      await dbs.source.query('DROP TABLE late_table')
+    }
   }, 180_000)
 
   it('copies every table bit for bit, definitions included (spatial, fulltext, checks, comments, counters)', async () => {

@@ -1,11 +1,13 @@
 import type { Command } from 'commander'
 import pLimit from 'p-limit'
+import { resolveTables } from '../../config/select.js'
 import type { Pipeline, TableConfig } from '../../config/types.js'
 import type { Db } from '../../db/connect.js'
 import { quoteId } from '../../db/quote.js'
 import { plural } from '../../observe/text.js'
 import { type PendingRows, planRepair, planTables, type RepairPlan, type TablePlan } from '../../plan/plan.js'
 import { introspect } from '../../schema/introspect.js'
+import { inventoryLines, type SourceInventory, sourceInventory } from '../../schema/inventory.js'
 import type { TableDef } from '../../schema/table-def.js'
 import { otherPipelines, readState, type SyncState } from '../../state/sync-state.js'
 import { rowShape } from '../../sync/job.js'
@@ -28,6 +30,8 @@ export interface PlanResult {
   tables: TablePlan[]
   /** With --repair: what `sync --repair` would do per table. */
   repair?: RepairPlan[]
+  /** Source tables no entry selects, and the views, triggers and routines dbsync does not copy. */
+  source_objects: SourceInventory
 }
 
 /** Above this many rows (TABLE_ROWS) pending rows are estimated with EXPLAIN instead of counted. */
@@ -59,7 +63,8 @@ export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanRes
   const pair = await connectPair(pipeline)
   try {
     const { tables, sourceDefs } = await resolveSelected(pipeline, pair.source, only)
-    const [targetDefs, states, lateCommitCap, others] = await Promise.all([
+    const selected = new Set(resolveTables(pipeline, [...sourceDefs.keys()]).tables.map((t) => t.name))
+    const [targetDefs, states, lateCommitCap, others, inventory] = await Promise.all([
       tables.length
         ? introspect(
             pair.target,
@@ -73,6 +78,7 @@ export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanRes
         pipeline.name,
         tables.map((t) => t.name),
       ),
+      sourceInventory(pair.source, sourceDefs.keys(), selected),
     ])
     const limit = pLimit(Math.max(1, Math.min(pipeline.concurrency, pipeline.source.poolMax)))
     const pending = new Map<string, PendingRows>()
@@ -95,7 +101,7 @@ export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanRes
       targetFlavor: pair.target.flavor,
     })
     for (const p of plans) p.warnings.push(...otherPipelineWarning(others.get(p.table)))
-    return { pipeline: pipeline.name, lateCommitCap, tables: plans }
+    return { pipeline: pipeline.name, lateCommitCap, tables: plans, source_objects: inventory }
   } finally {
     await Promise.all([pair.source.close(), pair.target.close()])
   }
@@ -180,6 +186,8 @@ function renderPlan(r: PlanResult): string {
   if (r.repair) lines.push('', 'repair:', ...r.repair.map((p) => `  ${p.table}: ${p.summary}`))
   const warnings = r.tables.flatMap((t) => t.warnings.map((w) => `  ${t.table}: ${w}`))
   if (warnings.length) lines.push('', 'warnings:', ...warnings)
+  const inventory = inventoryLines(r.source_objects)
+  if (inventory.length) lines.push('', ...inventory)
   const fails = r.tables.filter((t) => t.action === 'fails').length
   lines.push(
     '',

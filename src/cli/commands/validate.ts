@@ -5,6 +5,7 @@ import type { Pipeline, Strategy } from '../../config/types.js'
 import { ConfigError } from '../../errors.js'
 import { log } from '../../observe/log.js'
 import { introspect, listViews } from '../../schema/introspect.js'
+import { inventoryLines, type SourceInventory, sourceInventory } from '../../schema/inventory.js'
 import { connectPair } from '../../sync/run.js'
 import { validateData } from '../../validate/data.js'
 import { type CheckResult, checkSelectors, checkTables, type Issue } from '../../validate/rules.js'
@@ -51,6 +52,8 @@ export interface ValidateResult {
   tables: TableReport[]
   errors: Issue[]
   warnings: Issue[]
+  /** Online: source tables no entry selects, and the views, triggers and routines dbsync does not copy. */
+  source_objects?: SourceInventory
 }
 
 export function registerValidate(program: Command, ctx: CliContext): void {
@@ -140,7 +143,9 @@ export async function validate(opts: ValidateOptions): Promise<ValidateResult> {
         status: mine(checked.errors) ? 'error' : mine(checked.warnings) ? 'warning' : 'ok',
       }
     })
-    return report(pipeline, opts, tables, checked)
+    const selected = new Set(resolveTables(pipeline, [...sourceDefs.keys()]).tables.map((t) => t.name))
+    const inventory = await sourceInventory(pair.source, sourceDefs.keys(), selected)
+    return { ...report(pipeline, opts, tables, checked), source_objects: inventory }
   } finally {
     await Promise.all([pair.source.close(), pair.target.close()])
   }
@@ -198,6 +203,8 @@ export function renderValidate(r: ValidateResult): string {
   issueLines('error', r.errors)
   issueLines('warning', r.warnings)
   if (lines.length > 0) lines.push('')
+  const inventory = r.source_objects ? inventoryLines(r.source_objects) : []
+  if (inventory.length) lines.push(...inventory, '')
 
   const notes = [
     ...(r.errors.length > 0 ? [count(r.errors.length, 'error')] : []),
