@@ -22,6 +22,11 @@ export interface SchedulerOptions {
   logger: Logger
   /** --full-refresh applies to the first run only: repeating it every interval is never what is meant. */
   fullRefreshFirst?: boolean
+  /**
+   * Tick on whole multiples of `every` since the epoch (workers: shared), so the instances of a pipeline
+   * run together and each table is synced once per tick rather than once per instance.
+   */
+  alignEvery?: boolean
 }
 
 interface Current {
@@ -62,7 +67,7 @@ export class Scheduler {
     // startAt one interval out, because the first run starts right now.
     this.cron =
       everyMs !== undefined
-        ? new Cron('* * * * * *', { interval: everyMs / 1000, startAt: new Date(Date.now() + everyMs) }, tick)
+        ? new Cron('* * * * * *', { interval: everyMs / 1000, startAt: this.firstTickAt(everyMs) }, tick)
         : new Cron(cron ?? '', tick)
     this.opts.logger.info(
       {
@@ -73,6 +78,12 @@ export class Scheduler {
       `scheduled: ${everyMs !== undefined ? `every ${everyMs / 1000}s` : `cron "${cron}"`}`,
     )
     if (everyMs !== undefined) this.tick()
+  }
+
+  /** The first tick after the run that starts now: one interval out, or the next whole multiple of it. */
+  firstTickAt(everyMs: number, now = Date.now()): Date {
+    if (!this.opts.alignEvery) return new Date(now + everyMs)
+    return new Date((Math.floor(now / everyMs) + 1) * everyMs)
   }
 
   /** The milliseconds between two ticks (for a cron schedule, between its next two times). */

@@ -56,6 +56,7 @@ export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | 
     ...(notifier ? { notifier } : {}),
     logger,
     fullRefreshFirst: Boolean(opts.fullRefresh),
+    alignEvery: pipeline.workers === 'shared',
   })
   // A verification takes at most half of each interval (10 minutes at most): the syncs always come first.
   const verifier = new Verifier(Math.max(1000, Math.min(scheduler.intervalMs() / 2, 600_000)), metrics)

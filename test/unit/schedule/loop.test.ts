@@ -49,7 +49,7 @@ function result(req: RunRequest, status: RunResult['status']): RunResult {
 /** A scheduler whose runs are answered by `answer`, one call per run. */
 function scheduler(
   answer: (req: RunRequest, n: number) => Promise<RunResult>,
-  opts: { notifier?: Notifier } = {},
+  opts: { notifier?: Notifier; alignEvery?: boolean } = {},
 ) {
   const requests: RunRequest[] = []
   const metrics: Metrics = createMetrics({ pipeline: 'p', defaultMetrics: false })
@@ -196,5 +196,20 @@ describe('Scheduler', () => {
     const { s } = scheduler(() => new Promise(() => {}))
     s.tick()
     expect(await s.stop(20)).toBe(false)
+  })
+})
+
+describe('the first tick of an every schedule', () => {
+  it('comes one interval after the first run, or on the next whole interval for shared workers', () => {
+    const now = Date.UTC(2026, 0, 1, 12, 0, 25, 300)
+    expect(
+      scheduler(async (r) => result(r, 'ok'))
+        .s.firstTickAt(60_000, now)
+        .toISOString(),
+    ).toBe('2026-01-01T12:01:25.300Z')
+    // Every instance of a shared pipeline ticks at the same times, whenever it started.
+    const aligned = scheduler(async (r) => result(r, 'ok'), { alignEvery: true }).s
+    expect(aligned.firstTickAt(60_000, now).toISOString()).toBe('2026-01-01T12:01:00.000Z')
+    expect(aligned.firstTickAt(60_000, now + 20_000).toISOString()).toBe('2026-01-01T12:01:00.000Z')
   })
 })
