@@ -72,6 +72,8 @@ export class PairRunner {
         fullRefresh: req.fullRefresh,
         // A table dropped from the source between runs fails alone; the others keep syncing.
         missingTables: 'fail',
+        // The lag metric's backlog (observe/lag.ts).
+        measureLag: true,
         ...(this.verifier ? { verifier: this.verifier } : {}),
         ...(this.only ? { only: this.only } : {}),
         ...(this.concurrency ? { concurrency: this.concurrency } : {}),

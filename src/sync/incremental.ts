@@ -150,7 +150,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     })
     if (!outside || cap === null) {
       // Held: the lag counts from the oldest change after the position that stays where it is.
-      if (outside && cursor.capped && lastCursor !== null) {
+      if (outside && job.measureLag && cursor.capped && lastCursor !== null) {
         const from = cursor.literal(Buffer.from(lastCursor, 'utf8'))
         result.lag = {
           oldestPendingMs: await oldestPendingMs(snap.conn, job, shape, from),
@@ -193,7 +193,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
     }
     await writer.flush()
     result.lastCursor = lastCursor
-    if (cap !== undefined && !job.signal.aborted) {
+    if (job.measureLag && cap !== undefined && !job.signal.aborted) {
       result.lag = {
         oldestPendingMs: await oldestPendingMs(snap.conn, job, shape, cap),
         caughtUpToMs: Date.parse(`${job.cap.utc!.replace(' ', 'T')}Z`),

@@ -37,6 +37,8 @@ export interface TableJob {
   lock: Pick<RunLock, 'held'>
   /** The run's late-commit cap, read once for all tables (cap.ts). */
   cap: RunCap
+  /** Measure the backlog the run leaves, for the lag metric (TableResult.lag). */
+  measureLag?: boolean
 }
 
 /** What one table's sync did. */

@@ -64,6 +64,8 @@ export interface SyncOptions {
   missingTables?: 'refuse' | 'fail'
   /** How long to wait for a fresh list of open transactions (tests shorten it). */
   capOptions?: CapOptions
+  /** Measure each table's backlog for the lag metric (one more query per table; scheduled mode). */
+  measureLag?: boolean
 }
 
 export interface RunResult {
@@ -125,7 +127,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
           recordRunStart(pair.target, loadId, pipeline.name),
         ])
         await opts.capOptions?.afterRead?.(cap)
-        const known = { targetDefs, states, cap, others }
+        const known = { targetDefs, states, cap, others, measureLag: opts.measureLag === true }
         const concurrency = Math.max(
           1,
           Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax),
@@ -253,6 +255,7 @@ async function syncTableWithRetry(
     targetDefs: Map<string, TableDef>
     states: Map<string, SyncState>
     cap: RunCap
+    measureLag: boolean
     others: Map<string, string[]>
     /** Read the table's definition and state again before the first attempt (workers: shared). */
     reread?: boolean
@@ -319,6 +322,7 @@ async function syncTableWithRetry(
         signal,
         lock,
         cap: known.cap,
+        measureLag: known.measureLag,
       }
       await syncTable(job, mode, result)
       result.status = signal.aborted ? 'interrupted' : 'ok'
