@@ -106,17 +106,7 @@ export async function repairTable(
     job.config.strategy === 'incremental' && job.config.cursor.length > 0
       ? pendingRule(job.config, job.sourceDef, keys.source, job.source, state).pending
       : null
-  const w: WriteTarget = {
-    target: job.target,
-    table,
-    label: table,
-    codecs: shape.codecs,
-    nullColumns: nullColumns(job),
-    keyIndexes: shape.keyIndexes,
-    mode: 'upsert',
-    loadId: job.loadId,
-    timeoutMs: job.queryTimeoutMs,
-  }
+  const w = repairWriter(job, shape)
   const repaired = new Set<number>()
   const kept = new Set<number>()
   const totals = await compareByKey(
@@ -137,12 +127,7 @@ export async function repairTable(
     },
     {
       leaf: async (chunk, found, conns) => {
-        // Target keys the source lacks, by the source's own equality (a key in another case is held).
-        const absent: Buffer[][] = []
-        for (let i = 0; i < found.extra.length; i += DELETE_BATCH) {
-          const batch = found.extra.slice(i, i + DELETE_BATCH)
-          absent.push(...(await absentInSource(table, keys.source, batch, conns.source)))
-        }
+        const absent = await absentKeys(table, keys.source, found.extra, conns)
         const doomed = job.config.deletes === 'detect' ? absent : []
         if (doomed.length < absent.length) {
           out.extra_rows_kept += absent.length
@@ -182,6 +167,30 @@ export async function repairTable(
     `${table}: ${out.chunks_compared} chunks compared, ${out.chunks_repaired} repaired`,
   )
   return { ...out, next: totals.next }
+}
+
+/** The upsert target of a repair: the table itself, rows stamped with the run's load id. */
+function repairWriter(job: TableJob, shape: RowShape): WriteTarget {
+  return {
+    target: job.target,
+    table: job.config.name,
+    label: job.config.name,
+    codecs: shape.codecs,
+    nullColumns: nullColumns(job),
+    keyIndexes: shape.keyIndexes,
+    mode: 'upsert',
+    loadId: job.loadId,
+    timeoutMs: job.queryTimeoutMs,
+  }
+}
+
+/** Target keys the source lacks, by the source's own equality (a key in another case is held). */
+async function absentKeys(table: string, keys: KeyTerm[], extra: Buffer[][], conns: ChunkConns) {
+  const absent: Buffer[][] = []
+  for (let i = 0; i < extra.length; i += DELETE_BATCH) {
+    absent.push(...(await absentInSource(table, keys, extra.slice(i, i + DELETE_BATCH), conns.source)))
+  }
+  return absent
 }
 
 /** One leaf's rewrite: read the rows from the chunk's source snapshot, then one target transaction. */
