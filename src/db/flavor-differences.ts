@@ -197,7 +197,7 @@ export const FLAVOR_DIFFERENCES: readonly FlavorDifference[] = [
   },
   {
     id: 'caching-sha2',
-    topic: '`caching_sha2_password` (MySQL 8 default) without TLS',
+    topic: '`caching_sha2_password` (MySQL 8 default) and `sha256_password` without TLS',
     mysql:
       'the password goes RSA-encrypted with the server’s public key; clients fetch it only when asked (`--get-server-public-key`)',
     mariadb: 'no such plugin (mysql_native_password, ed25519)',
@@ -205,6 +205,7 @@ export const FLAVOR_DIFFERENCES: readonly FlavorDifference[] = [
       'never fetches the key unasked: `server-public-key-path=` or `get-server-public-key=true` in the URL, else exit 3 saying so; over TLS the password goes in the clear as the protocol wants',
     sources: [
       'https://dev.mysql.com/doc/refman/8.0/en/caching-sha2-pluggable-authentication.html',
+      'https://dev.mysql.com/doc/refman/8.0/en/sha256-pluggable-authentication.html',
       'https://unpkg.com/mysql2@3.22.2/lib/auth_plugins/caching_sha2_password.md',
     ],
     proven: 'unit test of the handshake step; MySQL by documentation, not yet run',
