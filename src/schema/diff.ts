@@ -89,6 +89,15 @@ export function diffTable(
   return changes
 }
 
+/**
+ * Columns the target keeps that the source no longer has (dbsync never drops them; rows are written with
+ * NULL there), `_dlt_*` aside.
+ */
+export function keptColumns(source: TableDef, target: TableDef): string[] {
+  const names = new Set(source.columns.map((c) => c.name.toLowerCase()))
+  return target.columns.filter((c) => !isOwn(c.name) && !names.has(c.name.toLowerCase())).map((c) => c.name)
+}
+
 /** The target's definition of a column the source dropped: nullable, defaulting to NULL, no AUTO_INCREMENT. */
 export function keptColumn(c: ColumnDef): ColumnDef {
   return { ...c, nullable: true, default: { kind: 'null' }, autoIncrement: false }

@@ -126,8 +126,8 @@ export interface StateUpdate {
   pipeline: string
   table: string
   strategy: Strategy
-  /** Default 'incremental'. */
-  phase?: Phase
+  /** Default 'incremental'; 'full_refresh' (stored for display, read back as 'incremental') for full_refresh tables. */
+  phase?: Phase | 'full_refresh'
   cursorColumns: string[]
   lastCursor: string | null
   lastKey: Buffer[] | null
@@ -160,7 +160,8 @@ export function stateQuery(db: DynamicKysely, u: StateUpdate) {
     rows_synced: u.rowsDelta,
     status: u.status,
     error: u.error,
-    started_at: u.startedAt ? now : null,
+    // A new row is written during its table's first run: that run started it.
+    started_at: now,
     updated_at: now,
     finished_at: u.finished ? now : null,
     ...(u.recopyAfter === undefined ? {} : { recopy_after: u.recopyAfter ? encodeKey(u.recopyAfter) : null }),
@@ -227,6 +228,16 @@ export async function recordTableEnd(
       finished_at: now,
     })
     .onDuplicateKeyUpdate({ status: e.status, error: e.error, updated_at: now, finished_at: now })
+    .execute()
+}
+
+/** A table's run begins: `started_at` says when (the row itself is written with the first rows). */
+export async function recordTableStart(target: Db, pipeline: string, table: string): Promise<void> {
+  await target.kysely
+    .updateTable(STATE_TABLE)
+    .set({ started_at: sql`UTC_TIMESTAMP(6)` })
+    .where('pipeline', '=', pipeline)
+    .where('table_name', '=', table)
     .execute()
 }
 

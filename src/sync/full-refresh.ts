@@ -5,7 +5,7 @@ import type { Flavor } from '../db/flavor.js'
 import { quoteId } from '../db/quote.js'
 import { InterruptedError, SyncError } from '../errors.js'
 import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
-import { keptColumn } from '../schema/diff.js'
+import { describeChange, diffTable, keptColumn } from '../schema/diff.js'
 import type { TableDef } from '../schema/table-def.js'
 import { stateQuery } from '../state/sync-state.js'
 import { prefetch, streamBatches } from './batches.js'
@@ -35,6 +35,17 @@ export async function syncFullRefresh(job: TableJob, shape: RowShape, result: Ta
   const names = refreshNames(config.name)
   const exists = job.targetDef !== undefined || (await tableExists(target, config.name))
   const ddl = refreshDdl(config.name, job.sourceDef, job.targetDef, exists, target.flavor)
+  // The rebuild applies the source's definition: say what that changed, as an incremental run does (once,
+  // however many attempts the table takes).
+  if (result.schemaChanges.length === 0) {
+    result.schemaChanges.push(
+      ...(job.targetDef
+        ? diffTable(job.sourceDef, job.targetDef).map(describeChange)
+        : exists
+          ? []
+          : ['create table']),
+    )
+  }
   for (const statement of ddl.prepare) await executeDdl(target, config.name, statement)
   const before = { rowsRead: result.rowsRead, inserted: result.inserted }
   try {
@@ -135,6 +146,9 @@ async function loadAndSwap(
     rowsDelta: result.rowsRead,
     status: 'running',
     error: null,
+    // Said as it is: a full_refresh table is rebuilt every run. (--full-refresh of an incremental table
+    // leaves it ready for its next incremental run.)
+    phase: config.strategy === 'full_refresh' ? 'full_refresh' : 'incremental',
   }).execute()
   result.lastCursor = position
 }

@@ -14,6 +14,7 @@ import {
   otherPipelines,
   readState,
   recordTableEnd,
+  recordTableStart,
   type SyncState,
 } from '../state/sync-state.js'
 import { resolveSelected } from '../validate/resolve.js'
@@ -281,6 +282,7 @@ async function syncTableWithRetry(
       ...otherPipelineWarning(known.others.get(config.name)),
     ],
   }
+  await bestEffort(pipeline, recordTableStart(pair.target, pipeline.name, config.name))
   const state = known.states.get(config.name)
   const wholeTable =
     fullRefresh ||

@@ -231,4 +231,52 @@ describe('the CLI contract: --json, exit codes, usage errors', () => {
     },
     TIMEOUT,
   )
+
+  it(
+    "records each table's start, a full_refresh table's phase, and a full refresh's schema changes",
+    async () => {
+      const file = await writeTempPipeline(pipelineYaml(GOOD))
+      await dbs.source.query('ALTER TABLE countries ADD COLUMN population BIGINT NULL')
+      const r = await runCli(['sync', '-p', file, '--json'], { env, timeoutMs: 120_000 })
+      expect(r.exitCode, r.stderr).toBe(0)
+      const doc = JSON.parse(r.stdout) as {
+        load_id: string
+        tables: Array<{ table: string; schema_changes: string[] }>
+      }
+      const countries = doc.tables.find((t) => t.table === 'countries')!
+      expect(countries.schema_changes.join('; ')).toContain('population')
+      const [runs] = await dbs.target.query('SELECT schema_changes_json FROM _sync_runs WHERE load_id = ?', [
+        doc.load_id,
+      ])
+      expect((runs as Array<{ schema_changes_json: string }>)[0]!.schema_changes_json).toContain('population')
+      const [states] = await dbs.target.query(
+        "SELECT table_name, phase, started_at FROM _sync_state WHERE pipeline = 'output' ORDER BY table_name",
+      )
+      const byTable = Object.fromEntries(
+        (states as Array<{ table_name: string; phase: string; started_at: string | null }>).map((s) => [
+          s.table_name,
+          s,
+        ]),
+      )
+      expect(byTable.countries).toMatchObject({ phase: 'full_refresh', started_at: expect.any(String) })
+      expect(byTable.customers).toMatchObject({ phase: 'incremental', started_at: expect.any(String) })
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'says that diff-schema finds a column the source dropped kept in the target, written NULL',
+    async () => {
+      const file = await writeTempPipeline(pipelineYaml(GOOD))
+      await dbs.source.query('ALTER TABLE customers DROP COLUMN name')
+      const sync = await runCli(['sync', '-p', file], { env, timeoutMs: 120_000 })
+      expect(sync.exitCode, sync.stderr).toBe(0)
+      const r = await runCli(['diff-schema', '-p', file], { env })
+      expect(r.exitCode, r.stderr).toBe(0)
+      expect(r.stdout).toContain(
+        'customers (incremental): no differences; the target keeps name (dropped in the source), written NULL from now on',
+      )
+    },
+    TIMEOUT,
+  )
 })

@@ -3,7 +3,7 @@ import type { Strategy, TableConfig } from '../../config/types.js'
 import type { Flavor } from '../../db/flavor.js'
 import { plural } from '../../observe/text.js'
 import { renderAlter } from '../../schema/ddl.js'
-import { changeSummary, describeChange, diffTable } from '../../schema/diff.js'
+import { changeSummary, describeChange, diffTable, keptColumns } from '../../schema/diff.js'
 import { introspect } from '../../schema/introspect.js'
 import type { TableDef } from '../../schema/table-def.js'
 import { refreshDdl } from '../../sync/full-refresh.js'
@@ -31,6 +31,8 @@ export interface TableDiff {
   sql: string[]
   /** Why the sync would refuse the table, and the way out. */
   error?: string
+  /** Target columns the source dropped: kept, and written NULL from then on (not drift: nothing to apply). */
+  kept: string[]
 }
 
 export interface DiffSchemaResult {
@@ -84,7 +86,11 @@ export function diffOne(
   target: TableDef | undefined,
   flavor: Flavor,
 ): TableDiff {
-  const base = { table: config.name, strategy: config.strategy }
+  const base = {
+    table: config.name,
+    strategy: config.strategy,
+    kept: target ? keptColumns(source, target) : [],
+  }
   const full = config.strategy === 'full_refresh'
   if (!target) {
     const sql = full ? rebuildSql(config.name, source, undefined, flavor) : createSql(source, flavor)
@@ -125,8 +131,11 @@ function renderText(r: DiffSchemaResult): string {
   const lines: string[] = []
   for (const t of r.tables) {
     const head = `${t.table} (${t.strategy})`
+    const kept = t.kept.length
+      ? `; the target keeps ${t.kept.join(', ')} (dropped in the source), written NULL from now on`
+      : ''
     if (t.status === 'same') {
-      lines.push(`${head}: no differences`)
+      lines.push(`${head}: no differences${kept}`)
       continue
     }
     if (t.status === 'missing') {
