@@ -246,3 +246,18 @@ async function tableExists(target: Db, name: string): Promise<boolean> {
   )
   return (rows as unknown[]).length > 0
 }
+
+/**
+ * A refresh of this table killed before its cleanup (the table since switched to incremental) left its
+ * staging tables: they go at the table's next start. Looked up first: an incremental pipeline's account
+ * may lack the DROP privilege it otherwise never needs.
+ */
+export async function dropStaleStaging(job: TableJob): Promise<void> {
+  const stale = Object.values(refreshNames(job.config.name))
+  const [found] = await job.target.pool.query(
+    `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?)`,
+    stale,
+  )
+  const names = (found as Array<{ t: string }>).map((r) => quoteId(r.t))
+  if (names.length) await executeDdl(job.target, job.config.name, `DROP TABLE IF EXISTS ${names.join(', ')}`)
+}

@@ -22,7 +22,7 @@ import type { Issue } from '../validate/rules.js'
 import { type CapOptions, type RunCap, readRunCap } from './cap.js'
 import { blankResult, runGated, runLockGate, sharedGate } from './claims.js'
 import { detectDeletes } from './deletes.js'
-import { syncFullRefresh } from './full-refresh.js'
+import { dropStaleStaging, syncFullRefresh } from './full-refresh.js'
 import { firstLoadDdl, syncIncremental } from './incremental.js'
 import { rowShape, type TableJob, type TableResult } from './job.js'
 import { recopyRows } from './recopy.js'
@@ -375,6 +375,7 @@ async function syncTable(
     if (mode.repair) result.repair = refreshRepair((Date.now() - refreshStarted) / 1000)
     return
   }
+  await dropStaleStaging(job)
   if (!job.targetDef) {
     // The first load adds the indexes once it is done (incremental.ts).
     await executeDdl(job.target, job.config.name, firstLoadDdl(job.sourceDef, job.target.flavor).create)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { pipelineYaml } from '../support/compare.js'
@@ -153,5 +154,14 @@ describe('truthful reports', () => {
     expect(res.exitCode, res.stderr + res.stdout).toBe(0)
     const t = (JSON.parse(res.stdout) as { tables: Array<Record<string, unknown>> }).tables[0]!
     expect(t).toMatchObject({ inserted: 0, updated: 0, unchanged: 5 })
+  }, 180_000)
+
+  it("a staging table a killed refresh left behind is gone at the table's next run", async () => {
+    const stage = `_dbsync_stage_${createHash('sha256').update('refreshed').digest('hex').slice(0, 16)}`
+    await dbs.target.query(`CREATE TABLE ${stage} (id INT PRIMARY KEY)`)
+    const res = await cli('sync', '--tables', 'refreshed')
+    expect(res.exitCode, res.stderr + res.stdout).toBe(0)
+    const [left] = await dbs.target.query("SHOW TABLES LIKE '\\_dbsync\\_%'")
+    expect(left).toEqual([])
   }, 180_000)
 })
