@@ -47,3 +47,21 @@ export function pendingLagSeconds(p: PendingLag, now: number): number | null {
   if (from === null) return p.lastRunOk ? 0 : null
   return Math.max(0, (now - from) / 1000)
 }
+
+/** A table's lag from what is known of it: its runs' backlog when they measured one, else its newest cursor. */
+export function knownLagSeconds(
+  lastCursor: string | null | undefined,
+  backlog: PendingLag | null | undefined,
+  now: number,
+): number | null {
+  return backlog ? pendingLagSeconds(backlog, now) : tableLagSeconds(lastCursor, now)
+}
+
+/** The backlog after a table's run: its own measure when it succeeded, else the previous one, now stale. */
+export function nextBacklog(
+  previous: PendingLag | null | undefined,
+  run: { status: string; lag?: { oldestPendingMs: number | null; caughtUpToMs: number | null } },
+): PendingLag | null {
+  if (run.status === 'ok') return run.lag ? { ...run.lag, lastRunOk: true } : (previous ?? null)
+  return previous ? { ...previous, lastRunOk: false } : null
+}

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import { cursorEpochMs, type PendingLag, pendingLagSeconds, tableLagSeconds } from './lag.js'
+import { cursorEpochMs, knownLagSeconds, nextBacklog, type PendingLag } from './lag.js'
 
 export { cursorEpochMs }
 
@@ -140,8 +140,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       this.reset()
       const at = now()
       for (const table of new Set([...newestCursor.keys(), ...backlog.keys()])) {
-        const pending = backlog.get(table)
-        const lag = pending ? pendingLagSeconds(pending, at) : tableLagSeconds(newestCursor.get(table), at)
+        const lag = knownLagSeconds(newestCursor.get(table), backlog.get(table), at)
         if (lag !== null) this.set({ table }, lag)
       }
     },
@@ -264,8 +263,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       if (r.status === 'ok') tableFailures.set({ table: r.table }, 0)
       else if (r.status === 'failed') tableFailures.inc({ table: r.table })
       if (r.lastCursor && cursorEpochMs(r.lastCursor) !== undefined) newestCursor.set(r.table, r.lastCursor)
-      if (r.lag && r.status === 'ok') backlog.set(r.table, { ...r.lag, lastRunOk: true })
-      else if (r.status !== 'ok' && backlog.has(r.table)) backlog.get(r.table)!.lastRunOk = false
+      const next = nextBacklog(backlog.get(r.table), r)
+      if (next) backlog.set(r.table, next)
     },
     tickSkipped(reason) {
       skipped.inc({ reason })

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import { ConfigError } from '../errors.js'
+import type { PendingLag } from '../observe/lag.js'
 import { type Logger, log } from '../observe/log.js'
 import { redact, redactValue } from '../observe/redact.js'
 import type { VerifyStatus } from '../sync/verify.js'
@@ -25,6 +26,8 @@ export interface TableStatus {
   lastCursor: string | null
   /** The run kept the table's position (late-commit cap): nothing new was taken. */
   positionsHeld: boolean
+  /** The backlog the table's runs measured, for its lag (observe/lag.ts); null when none was measured. */
+  backlog?: PendingLag | null
   finishedAt: string
   lastSuccessAt: string | null
 }

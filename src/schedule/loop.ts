@@ -1,6 +1,6 @@
 import { Cron } from 'croner'
 import { errorMessage, LockError } from '../errors.js'
-import { tableLagSeconds } from '../observe/lag.js'
+import { knownLagSeconds, nextBacklog } from '../observe/lag.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Notifier } from '../observe/notify.js'
@@ -194,6 +194,7 @@ export class Scheduler {
       error: r.error ?? null,
       lastCursor: r.lastCursor ?? null,
       positionsHeld: Boolean(r.positionsHeld),
+      backlog: nextBacklog(this.tables[r.table]?.backlog, r),
       finishedAt,
     }
   }
@@ -214,7 +215,7 @@ export class Scheduler {
     }
     if (r.status === 'ok') this.lastSuccessAt = r.finishedAt
     const lags = Object.values(this.tables)
-      .map((t) => tableLagSeconds(t.lastCursor, Date.now()))
+      .map((t) => knownLagSeconds(t.lastCursor, t.backlog, Date.now()))
       .filter((x): x is number => x !== null)
     const rows = r.tables.reduce((n, t) => n + t.rowsRead, 0)
     this.history.push({

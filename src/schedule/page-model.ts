@@ -1,4 +1,4 @@
-import { tableLagSeconds } from '../observe/lag.js'
+import { knownLagSeconds } from '../observe/lag.js'
 import type { PoolSample } from '../observe/metrics.js'
 import type { PipelineReport, ReportStatus } from '../state/report.js'
 import type { RunPoint, StatusSnapshot, TableStatus } from './health.js'
@@ -116,7 +116,7 @@ function pageTable(name: string, s: StatusSnapshot, report: PipelineReport | nul
   const lastCursor = last?.lastCursor ?? stored?.last_cursor ?? null
   const base = {
     table: name,
-    lag_seconds: tableLagSeconds(lastCursor, now),
+    lag_seconds: knownLagSeconds(lastCursor, last?.backlog, now),
     last_success_at: last?.lastSuccessAt ?? stored?.last_success_at ?? null,
     rows_synced: stored?.rows_synced ?? null,
     held_by: stored?.held_by ?? null,
