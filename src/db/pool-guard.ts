@@ -104,8 +104,9 @@ export function guardPool(core: CorePool, opts: GuardOptions): () => number {
 
   const schedule = () => {
     if (retryTimer || refused.length === 0) return
+    // Not unref'd: a command whose only work is waiting for a connection (status, a first connect) must
+    // not end as if it had finished. Once the pool is closed, the next try fails and settles.
     retryTimer = setTimeout(kick, delay)
-    retryTimer.unref()
     delay = Math.min(RETRY_MAX_MS, delay * 2)
   }
 

@@ -135,5 +135,9 @@ own.describe('a target server out of connections', () => {
       /target 127\.0\.0\.1:\d+: .*no connection within 3 s; the server refused: Too many connections/,
     )
     expect(res.stderr).toContain('pool.acquire_timeout')
+    // A command that only reads the target waits too, and does not end early as if it had finished.
+    const status = await runCli(['status', '-p', file], { timeoutMs: 120_000 })
+    expect(status.exitCode, status.stdout).toBe(3)
+    expect(status.stderr).toMatch(/no connection within 3 s; the server refused: Too many connections/)
   }, 180_000)
 })
