@@ -48,7 +48,7 @@ const TRX_SQL = `SELECT s.seen, s.oldest, CONVERT_TZ(s.oldest, 'SYSTEM', '+00:00
         THEN trx_started END) AS oldest
     FROM information_schema.INNODB_TRX) s`
 
-interface TrxRow {
+export interface TrxRow {
   seen: number | string
   oldest: string | null
   oldest_utc: string | null
@@ -122,7 +122,7 @@ export async function readRunCap(source: Db, opts: CapOptions = {}): Promise<Run
  * and a statement takes its NOW() a moment before it first touches InnoDB. In a DST repeat hour the
  * earlier of the two instants counts (the safe side).
  */
-function oldestStart(row: TrxRow): string | null {
+export function oldestStart(row: TrxRow): string | null {
   if (row.oldest === null) return null
   let utc = row.oldest_utc ?? row.oldest
   if (row.back !== null && normalize(row.back) === normalize(row.oldest)) utc = shiftSeconds(utc, -3600)

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { ColumnDef } from '../../../src/schema/table-def.js'
-import { capBound, cursorIsCapped, floorTo, futureBound, type RunCap } from '../../../src/sync/cap.js'
+import {
+  capBound,
+  cursorIsCapped,
+  floorTo,
+  futureBound,
+  oldestStart,
+  type RunCap,
+} from '../../../src/sync/cap.js'
 
 const col = (dataType: string, columnType = dataType) => ({ dataType, columnType }) as ColumnDef
 
@@ -34,5 +41,30 @@ describe('the cap per cursor column', () => {
     expect(futureBound(cap, [col('datetime', 'datetime(6)')])).toBe('2026-03-01 15:50:32')
     expect(futureBound(cap, [col('date')])).toBe('2026-03-02')
     expect(floorTo('2026-03-01 10:20:30', 3)).toBe('2026-03-01 10:20:30.000')
+  })
+})
+
+describe('the oldest open transaction as a UTC instant', () => {
+  it('is one second before its start, converted from the server zone', () => {
+    const row = {
+      seen: 1,
+      oldest: '2026-03-01 15:50:30',
+      oldest_utc: '2026-03-01 10:20:30',
+      back: '2026-03-01 14:50:30',
+    }
+    expect(oldestStart(row)).toBe('2026-03-01 10:20:29.000000')
+  })
+  it('takes the earlier instant in a DST repeat hour', () => {
+    // America/New_York, 2026-11-01: 01:30 local is 05:30 UTC (EDT) and again 06:30 UTC (EST).
+    const row = {
+      seen: 1,
+      oldest: '2026-11-01 01:30:00',
+      oldest_utc: '2026-11-01 06:30:00',
+      back: '2026-11-01 01:30:00',
+    }
+    expect(oldestStart(row)).toBe('2026-11-01 05:29:59.000000')
+  })
+  it('is none without an open writer', () => {
+    expect(oldestStart({ seen: 1, oldest: null, oldest_utc: null, back: null })).toBeNull()
   })
 })
