@@ -164,4 +164,18 @@ describe('truthful reports', () => {
     const [left] = await dbs.target.query("SHOW TABLES LIKE '\\_dbsync\\_%'")
     expect(left).toEqual([])
   }, 180_000)
+
+  it('a definition the target refuses fails the table with the server reason and the statement', async () => {
+    await dbs.source.query(TABLE('blocked'))
+    await dbs.source.query(ROWS('blocked', 2))
+    // Something in the target already holds the name (here a view), so CREATE TABLE is refused.
+    await dbs.target.query('CREATE VIEW blocked AS SELECT 1 AS x')
+    const res = await cli('sync', '--tables', 'blocked', '--json')
+    expect(res.exitCode).toBe(1)
+    const t = (JSON.parse(res.stdout) as { tables: Array<{ status: string; error: string }> }).tables[0]!
+    expect(t.status).toBe('failed')
+    expect(t.error).toContain('the target refused its definition')
+    expect(t.error).toContain("Table 'blocked' already exists")
+    expect(t.error).toContain('the statement was: CREATE TABLE `blocked`')
+  }, 180_000)
 })
