@@ -25,6 +25,8 @@ export const METRIC_NAMES = [
   'dbsync_ticks_skipped_total',
   'dbsync_positions_held_total',
   'dbsync_cursor_rows_above_clock',
+  'dbsync_verify_chunks_total',
+  'dbsync_verify_last_full_timestamp_seconds',
 ] as const
 
 export type RunStatusLabel = 'ok' | 'failed' | 'interrupted' | 'locked'

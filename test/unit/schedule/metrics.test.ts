@@ -53,6 +53,8 @@ describe('metrics', () => {
     const m = createMetrics({ pipeline: 'shop' })
     const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name)
     for (const n of METRIC_NAMES) expect(names).toContain(n)
+    // And the list is complete: the dashboard and alert checks trust it.
+    expect(names.filter((n) => n.startsWith('dbsync_')).sort()).toEqual([...METRIC_NAMES].sort())
     expect(names).toContain('process_cpu_user_seconds_total')
   })
 
