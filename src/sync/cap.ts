@@ -23,9 +23,13 @@ export interface RunCap {
 }
 
 export interface CapOptions {
-  /** How long to wait for a fresh INNODB_TRX before holding positions (default 2 s). */
+  /** How long to wait for a fresh INNODB_TRX before holding positions (default 10 s). */
   freshWithinMs?: number
-  /** Pause between reads of INNODB_TRX while waiting (default 150 ms: InnoDB refreshes its copy only after 100 ms unread). */
+  /**
+   * Pause between reads of INNODB_TRX while waiting: pollMs to twice that, at random (default 150 ms: InnoDB
+   * refreshes its copy only after 100 ms unread). The jitter keeps several dbsync processes polling one
+   * source (pipelines, shared workers) from falling into step and leaving no 100 ms gap between them.
+   */
   pollMs?: number
   /** Called once the cap is read, before any table starts: tests start a late transaction at that moment. */
   afterRead?: (cap: RunCap) => Promise<void>
@@ -62,7 +66,7 @@ export interface TrxRow {
  * advancing past a transaction the list did not show could skip its rows for good.
  */
 export async function readRunCap(source: Db, opts: CapOptions = {}): Promise<RunCap> {
-  const freshWithinMs = opts.freshWithinMs ?? 2000
+  const freshWithinMs = opts.freshWithinMs ?? 10_000
   const pollMs = opts.pollMs ?? 150
   const conn = await source.dedicated()
   let ok = false
@@ -89,13 +93,13 @@ export async function readRunCap(source: Db, opts: CapOptions = {}): Promise<Run
         capUtc = minInstant(clockUtc, oldestStart(row))
         break
       }
-      if (Date.now() + pollMs > deadline) {
+      if (Date.now() + 2 * pollMs > deadline) {
         warning =
           `positions held: information_schema.INNODB_TRX did not show a fresh list of open transactions within ${freshWithinMs} ms ` +
           '(InnoDB refreshes it only after 100 ms unread; is something polling it constantly?)'
         break
       }
-      await new Promise((r) => setTimeout(r, pollMs))
+      await new Promise((r) => setTimeout(r, pollMs * (1 + Math.random())))
     }
     await conn.query('COMMIT')
     const local = await conn.query({

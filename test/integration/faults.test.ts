@@ -340,7 +340,12 @@ own.describe('server faults on a target server of this file', () => {
         }),
       )
       const run = startSync(file)
-      expect(await waitFor(async () => (await rowsSynced(dbs.target)) >= 10_000, run.done)).toBe(true)
+      if (!(await waitFor(async () => (await rowsSynced(dbs.target)) >= 10_000, run.done))) {
+        const r = await run.result
+        expect.fail(
+          `the load ended before 10,000 rows were committed: exit ${r.exitCode}\n${r.stderr.slice(-3000)}`,
+        )
+      }
       const downAt = Date.now()
       await server.kill()
       const staysDown = mode.retry.includes('attempts: 2')

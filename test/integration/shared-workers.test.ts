@@ -52,6 +52,7 @@ describe('workers: shared', () => {
     // Meanwhile `status` names the instance working on each running table, and calls no live run abandoned.
     const victimRuns = new Set(victim!.events().map((e) => e.run as string))
     const holders = new Set<string>()
+    let sawRunning = false
     const wrong: string[] = []
     await waitFor(
       'every table synced',
@@ -65,6 +66,7 @@ describe('workers: shared', () => {
           if (t.status === 'running' && !['worker-1', 'worker-2'].includes(t.held_by ?? ''))
             wrong.push(`${t.table}: running, held by ${t.held_by}`)
           if (t.held_by) holders.add(t.held_by)
+          if (t.status === 'running') sawRunning = true
         }
         for (const r of report.runs.filter((x) => x.status === 'abandoned'))
           if (!victimRuns.has(r.load_id)) wrong.push(`run ${r.load_id} reported abandoned`)
@@ -73,7 +75,9 @@ describe('workers: shared', () => {
       250_000,
     )
     expect(wrong).toEqual([])
-    expect(holders.size, 'status named the instances at work').toBeGreaterThan(0)
+    // On a loaded machine every table may finish between two status calls (each starts a CLI); when a
+    // call did see tables at work, it named their holders.
+    if (sawRunning) expect(holders.size, 'status named the instances at work').toBeGreaterThan(0)
     for (const w of workers.slice(1)) w.child.kill('SIGTERM')
     for (const w of workers.slice(1)) expect(await w.exit).toBe(0)
 
