@@ -266,17 +266,7 @@ async function syncTableWithRetry(
   const started = Date.now()
   const { fullRefresh } = mode
   const result: TableResult = {
-    table: config.name,
-    strategy: fullRefresh ? 'full_refresh' : config.strategy,
-    status: 'ok',
-    rowsRead: 0,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    deleted: 0,
-    seconds: 0,
-    schemaChanges: [],
-    profile: { readWaitMs: 0, encodeMs: 0, writeMs: 0, indexMs: 0 },
+    ...blankResult(config.name, fullRefresh ? 'full_refresh' : config.strategy, 'ok'),
     warnings: [
       ...sourceDef.skippedIndexes.map((i) => `index ${i} has functional key parts and is not copied`),
       ...otherPipelineWarning(known.others.get(config.name)),
