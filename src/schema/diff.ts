@@ -2,7 +2,7 @@ import { type CollationTarget, sameCollation } from '../db/flavor-collation.js'
 import { assertNever } from '../errors.js'
 import { charsetMaxLen, normalizeCharset, type ParsedType, parseColumnType } from './column-type.js'
 import { diffDefinition } from './diff-definition.js'
-import type { CheckDef, ColumnDef, TableDef } from './table-def.js'
+import { type CheckDef, type ColumnDef, LOAD_ID_COLUMN, ROW_ID_COLUMN, type TableDef } from './table-def.js'
 
 /** Why a changed type is a lossless widening: every value the target column holds fits the new type. */
 export type WidenReason =
@@ -65,6 +65,20 @@ export function diffTable(
       sourceType: keyText(source.primaryKey),
       targetType: keyText(target.primaryKey),
       reason: 'the primary key changed',
+    })
+  }
+  // A table dbsync did not create (made by hand, or by another tool) lacks the row metadata every write
+  // sets: a clear refusal with the way out, instead of an "Unknown column" from the first INSERT.
+  const missingOwn = [LOAD_ID_COLUMN, ROW_ID_COLUMN].filter(
+    (n) => !target.columns.some((c) => c.name.toLowerCase() === n),
+  )
+  if (missingOwn.length > 0) {
+    changes.push({
+      kind: 'incompatible',
+      column: missingOwn.join(', '),
+      sourceType: 'dbsync row metadata',
+      targetType: 'none',
+      reason: `the target table was not created by dbsync: it has no ${missingOwn.join(' or ')} column`,
     })
   }
   const targetCols = new Map(
