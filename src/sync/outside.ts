@@ -1,11 +1,18 @@
 import type { PoolConnection } from 'mysql2/promise'
 import { quoteId } from '../db/quote.js'
+import type { ColumnDef } from '../schema/table-def.js'
 import { futureBound } from './cap.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import type { KeysetQuery, OrderTerm, RawRow } from './read.js'
 
 /** The earliest valid DATE/DATETIME: below it lie zero dates ('0000-00-00') and other out-of-range stamps. */
 const FIRST_VALID = '1000-01-01'
+/**
+ * The earliest valid TIMESTAMP in the session's zone (UTC): below it lies only the zero value. The bound
+ * of a TIMESTAMP cursor must be a TIMESTAMP the server can convert: against '1000-01-01', out of the type's
+ * range, it compares row by row and scans the whole index on every run.
+ */
+const FIRST_VALID_TIMESTAMP = '1970-01-01 00:00:01'
 
 type Read = (q: Omit<KeysetQuery, 'from' | 'select' | 'batchSize' | 'timeoutMs'>) => AsyncIterable<RawRow[]>
 type Write = (rows: RawRow[]) => Promise<void>
@@ -45,7 +52,7 @@ export async function copyOutsideRows(
   let above = 0
   let furthest: string | null = null
   // One range scan with two intervals on the cursor's index, when it has one.
-  const where = [`(${cursor.expr} < '${FIRST_VALID}' OR ${cursor.expr} >= ${futureLit})`]
+  const where = [outsideWhere(cursor, futureLit)]
   for await (const rows of io.read({ where, order: [cursor, ...io.keyTerms], after: null })) {
     for (const r of rows) {
       const c = r[n]?.toString('utf8')
@@ -66,6 +73,18 @@ export async function copyOutsideRows(
     )
   }
   return !job.signal.aborted
+}
+
+/**
+ * The rows the cursor walk cannot reach (NULL aside): stamps below the first valid one of the cursor's type,
+ * and stamps at or after the future bound (`futureLit`, a literal of the cursor).
+ */
+export function outsideWhere(
+  cursor: { expr: string; columns: Pick<ColumnDef, 'dataType'>[] },
+  futureLit: string,
+): string {
+  const first = cursor.columns.every((c) => c.dataType === 'timestamp') ? FIRST_VALID_TIMESTAMP : FIRST_VALID
+  return `(${cursor.expr} < '${first}' OR ${cursor.expr} >= ${futureLit})`
 }
 
 /**

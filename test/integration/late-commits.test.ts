@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { loadPipeline } from '../../src/config/load.js'
 import type { CapOptions } from '../../src/sync/cap.js'
+import { outsideWhere } from '../../src/sync/outside.js'
 import { type RunResult, runSync } from '../../src/sync/run.js'
 import { writeTempPipeline } from '../support/cli.js'
 import { expectSameRows, pipelineYaml } from '../support/compare.js'
@@ -105,6 +106,40 @@ describe('late commits on the shared source', () => {
     await dbs.source.query(`UPDATE z SET v = 'changed' WHERE id IN (2, 3)`)
     await syncOnce(dbs, tables)
     await expectEqual(dbs, 'z')
+  }, 180_000)
+
+  it('re-reads zero TIMESTAMP cursors by a range of the cursor index, not a scan of every row', async () => {
+    await dbs.source.query(`SET SESSION sql_mode = '', time_zone = '+00:00'`)
+    await dbs.source.query(
+      `CREATE TABLE zt (id INT PRIMARY KEY, v VARCHAR(10),
+         updated_at TIMESTAMP(6) NOT NULL DEFAULT '0000-00-00 00:00:00', KEY (updated_at))`,
+    )
+    await dbs.source.query(
+      `INSERT INTO zt WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 3000)
+       SELECT n, 'a', '2024-01-01 00:00:00' + INTERVAL n SECOND FROM s`,
+    )
+    const tables = `  - name: zt\n    cursor: updated_at`
+    await syncOnce(dbs, tables)
+    await dbs.source.query(`INSERT INTO zt (id, v) VALUES (0, 'zero')`)
+    await syncOnce(dbs, tables)
+    await expectEqual(dbs, 'zt')
+    await dbs.source.query(`UPDATE zt SET v = 'changed' WHERE id = 0`)
+    await syncOnce(dbs, tables)
+    await expectEqual(dbs, 'zt')
+    // The re-read's condition, as a run sends it, reads the zero row and examines no other: against a
+    // bound outside TIMESTAMP's range the server compared every row of the table, on every run.
+    const where = outsideWhere(
+      { expr: '`updated_at`', columns: [{ dataType: 'timestamp' }] },
+      "'2030-01-01 00:00:00'",
+    )
+    await dbs.source.query('FLUSH STATUS')
+    const [rows] = await dbs.source.query(`SELECT id FROM zt WHERE ${where} ORDER BY updated_at, id`)
+    expect((rows as Array<{ id: number }>).map((r) => r.id)).toEqual([0])
+    const [status] = await dbs.source.query(
+      `SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_next', 'Handler_read_rnd_next')`,
+    )
+    const examined = (status as Array<{ Value: string }>).reduce((n, r) => n + Number(r.Value), 0)
+    expect(examined).toBeLessThan(100)
   }, 180_000)
 
   it('copies rows stamped ahead of the source clock on every run, and says so', async () => {
