@@ -35,30 +35,47 @@ export function keyTerms(columns: ColumnDef[], flavor: Flavor): KeyTerm[] {
 /**
  * An exact, short text image of a column's value, the same on both servers for the same stored value:
  * numbers as their decimal text (HEX would truncate DECIMAL to an integer), FLOAT widened to DOUBLE first
- * (FLOAT prints with six digits), temporal values as their text at the column's precision (the session is
- * UTC on both sides, db/connect.ts), BIT as HEX of its bits, and strings, binary, JSON and spatial values
- * as SHA1 of their bytes: HEX of a 20 MB BLOB would pass max_allowed_packet, where string functions return
- * NULL, and SHA1 is markedly faster than MD5 on MariaDB.
+ * (FLOAT prints with six digits), temporal values as their number YYYYMMDDhhmmss.ffffff at the column's
+ * precision (both servers document `+ 0` so; the session is UTC on both sides, db/connect.ts; cheaper than
+ * CAST AS CHAR), BIT as HEX of its bits, short strings (CHAR, VARCHAR, BINARY, VARBINARY of at most
+ * SHORT_CHARS characters, ENUM) as HEX of their bytes (cheaper than SHA1, and as exact), and longer strings,
+ * binary, JSON and spatial values as SHA1 of their bytes: HEX of a 20 MB BLOB would pass
+ * max_allowed_packet, where string functions return NULL, and SHA1 is markedly faster than MD5 on MariaDB.
+ * A column's image has one form for every value (chosen from the definition, never per value), so two
+ * values' images are equal only when their bytes are; no image contains '#'.
  */
-export function columnImage(c: Pick<ColumnDef, 'name' | 'dataType' | 'charset'>): string {
+export function columnImage(c: Pick<ColumnDef, 'name' | 'dataType' | 'charset' | 'columnType'>): string {
   const q = quoteId(c.name)
   const kind = codecKind(c)
   switch (kind) {
     case 'number':
-    case 'temporal':
       return `CAST(${q} AS CHAR)`
+    case 'temporal':
+      return `(${q} + 0)`
     case 'float':
       return `CAST(${q} * 1e0 AS CHAR)`
     case 'bit':
       return `HEX(${q})`
     case 'binary':
     case 'text':
+      return isShortString(c) ? `HEX(${q})` : `SHA1(${q})`
     case 'geometry':
     case 'utf8':
       return `SHA1(${q})`
     default:
       return assertNever(kind)
   }
+}
+
+/** Declared length at or under which HEX (at most 2 x 4 x 64 = 512 characters) images a string column. */
+const SHORT_CHARS = 64
+
+/** ENUM (one label, at most 255 characters), or CHAR/VARCHAR/BINARY/VARBINARY(n) with n <= SHORT_CHARS. */
+function isShortString(c: Pick<ColumnDef, 'dataType' | 'columnType'>): boolean {
+  if (c.dataType === 'enum') return true
+  if (!['char', 'varchar', 'binary', 'varbinary'].includes(c.dataType)) return false
+  const n = /^\w+\((\d+)\)/.exec(c.columnType)
+  return n !== null && Number(n[1]) <= SHORT_CHARS
 }
 
 /**

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ColumnDef } from '../../src/schema/table-def.js'
+import { rowDigest } from '../../src/validate/checksum-sql.js'
 import { TYPES_DDL, TYPES_ROWS } from '../fixtures/types-table.js'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { pipelineYaml } from '../support/compare.js'
@@ -96,5 +98,27 @@ describe('validate --data sees a one-byte difference in every type', () => {
       { key: { id: '3', k2: 'c' }, columns: ['vb'] },
       ...ONE_BYTE.map(([column], i) => ({ key: { id: String(101 + i), k2: 'a' }, columns: [column] })),
     ])
+
+    // The chunk hash alone must see each change: every changed row's digest differs between the sides,
+    // and an unchanged row's is equal.
+    const [defs] = await dbs.source.query(
+      `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType,
+              CHARACTER_SET_NAME AS charset, IS_NULLABLE = 'YES' AS nullable
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'types'
+          AND COALESCE(GENERATION_EXPRESSION, '') = '' ORDER BY ORDINAL_POSITION`,
+    )
+    const digest = rowDigest(defs as ColumnDef[])
+    const digests = async (conn: typeof dbs.source) => {
+      const [rows] = await conn.query(`SELECT id, k2, ${digest} AS h FROM types ORDER BY id, k2`)
+      return new Map(
+        (rows as Array<{ id: string; k2: string; h: string }>).map((r) => [`${r.id}/${r.k2}`, r.h]),
+      )
+    }
+    const [src, tgt] = await Promise.all([digests(dbs.source), digests(dbs.target)])
+    const changed = ['2/b', '3/c', ...ONE_BYTE.map((_, i) => `${101 + i}/a`)]
+    for (const key of src.keys()) {
+      if (changed.includes(key)) expect(tgt.get(key), key).not.toBe(src.get(key))
+      else expect(tgt.get(key), key).toBe(src.get(key))
+    }
   })
 })

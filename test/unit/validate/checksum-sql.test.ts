@@ -28,12 +28,17 @@ describe('columnImage', () => {
     expect(columnImage(col('f', 'float'))).toBe('CAST(`f` * 1e0 AS CHAR)')
   })
 
-  it('prints temporal values, hexes BIT and digests strings, binary, JSON and spatial values', () => {
-    expect(columnImage(col('d', 'datetime(6)'))).toBe('CAST(`d` AS CHAR)')
-    expect(columnImage(col('t', 'time(6)'))).toBe('CAST(`t` AS CHAR)')
+  it('prints temporal values as numbers, hexes BIT and short strings, digests the rest', () => {
+    expect(columnImage(col('d', 'datetime(6)'))).toBe('(`d` + 0)')
+    expect(columnImage(col('t', 'time(6)'))).toBe('(`t` + 0)')
     expect(columnImage(col('b', 'bit(64)'))).toBe('HEX(`b`)')
-    expect(columnImage(col('s', 'varchar(10)'))).toBe('SHA1(`s`)')
-    expect(columnImage(col('s', "enum('a')"))).toBe('SHA1(`s`)')
+    expect(columnImage(col('s', 'varchar(10)'))).toBe('HEX(`s`)')
+    expect(columnImage(col('s', 'varbinary(64)'))).toBe('HEX(`s`)')
+    expect(columnImage(col('s', 'char(3)'))).toBe('HEX(`s`)')
+    expect(columnImage(col('s', "enum('a')"))).toBe('HEX(`s`)')
+    expect(columnImage(col('s', 'varchar(65)'))).toBe('SHA1(`s`)')
+    expect(columnImage(col('s', "set('a','b')"))).toBe('SHA1(`s`)')
+    expect(columnImage(col('s', 'tinytext'))).toBe('SHA1(`s`)')
     expect(columnImage(col('s', 'longblob'))).toBe('SHA1(`s`)')
     expect(columnImage(col('j', 'json', { charset: null }))).toBe('SHA1(`j`)')
     expect(columnImage(col('p', 'point'))).toBe('SHA1(`p`)')
@@ -49,7 +54,7 @@ describe('rowDigest and chunkHashSql', () => {
 
   it('joins the images and a NULL flag per column, so NULL and empty differ', () => {
     expect(rowDigest(cols)).toBe(
-      "SHA1(CONCAT_WS('#', CAST(`id` AS CHAR), SHA1(`name`), CONCAT(ISNULL(`id`), ISNULL(`name`))))",
+      "SHA1(CONCAT_WS('#', CAST(`id` AS CHAR), HEX(`name`), CONCAT(ISNULL(`id`), ISNULL(`name`))))",
     )
   })
 
@@ -117,10 +122,10 @@ describe('row level and deletes', () => {
 
   it('selects key, images and the pending flag of a small range', () => {
     expect(rowImagesSql('t', keys, cols, ['`id` > 1'], '`u` > 5', null)).toBe(
-      'SELECT `id`, CAST(`id` AS CHAR), SHA1(`v`), COALESCE(`u` > 5, 0) FROM `t` WHERE `id` > 1 ORDER BY `id`',
+      'SELECT `id`, CAST(`id` AS CHAR), HEX(`v`), COALESCE(`u` > 5, 0) FROM `t` WHERE `id` > 1 ORDER BY `id`',
     )
     expect(rowImagesSql('t', keys, cols, [], null, 1000)).toBe(
-      'SELECT `id`, CAST(`id` AS CHAR), SHA1(`v`) FROM `t` ORDER BY `id` LIMIT 1000',
+      'SELECT `id`, CAST(`id` AS CHAR), HEX(`v`) FROM `t` ORDER BY `id` LIMIT 1000',
     )
   })
 
