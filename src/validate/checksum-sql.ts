@@ -1,6 +1,7 @@
 import type { Flavor } from '../db/flavor.js'
 import { quoteId } from '../db/quote.js'
 import { assertNever } from '../errors.js'
+import { charsetMaxLen, parseColumnType } from '../schema/column-type.js'
 import type { ColumnDef } from '../schema/table-def.js'
 import { codecKind, columnCodec } from '../sync/codec.js'
 
@@ -37,8 +38,8 @@ export function keyTerms(columns: ColumnDef[], flavor: Flavor): KeyTerm[] {
  * numbers as their decimal text (HEX would truncate DECIMAL to an integer), FLOAT widened to DOUBLE first
  * (FLOAT prints with six digits), temporal values as their number YYYYMMDDhhmmss.ffffff at the column's
  * precision (both servers document `+ 0` so; the session is UTC on both sides, db/connect.ts; cheaper than
- * CAST AS CHAR), BIT as HEX of its bits, short strings (CHAR, VARCHAR, BINARY, VARBINARY of at most
- * SHORT_CHARS characters, ENUM) as HEX of their bytes (cheaper than SHA1, and as exact), and longer strings,
+ * CAST AS CHAR), BIT as HEX of its bits, short strings (CHAR, VARCHAR, BINARY, VARBINARY, ENUM of at most
+ * SHORT_BYTES bytes) as HEX of their bytes (cheaper than SHA1, and as exact), and longer strings,
  * binary, JSON and spatial values as SHA1 of their bytes: HEX of a 20 MB BLOB would pass
  * max_allowed_packet, where string functions return NULL, and SHA1 is markedly faster than MD5 on MariaDB.
  * A column's image has one form for every value (chosen from the definition, never per value), so two
@@ -67,15 +68,20 @@ export function columnImage(c: Pick<ColumnDef, 'name' | 'dataType' | 'charset' |
   }
 }
 
-/** Declared length at or under which HEX (at most 2 x 4 x 64 = 512 characters) images a string column. */
-const SHORT_CHARS = 64
+/**
+ * HEX images only values of at most 20 bytes: never longer than a SHA1 image (40 characters), so no row's
+ * digest input grows past what it was with SHA1 everywhere (CONCAT_WS returns NULL past max_allowed_packet).
+ */
+const SHORT_BYTES = 20
 
-/** ENUM (one label, at most 255 characters), or CHAR/VARCHAR/BINARY/VARBINARY(n) with n <= SHORT_CHARS. */
-function isShortString(c: Pick<ColumnDef, 'dataType' | 'columnType'>): boolean {
-  if (c.dataType === 'enum') return true
-  if (!['char', 'varchar', 'binary', 'varbinary'].includes(c.dataType)) return false
-  const n = /^\w+\((\d+)\)/.exec(c.columnType)
-  return n !== null && Number(n[1]) <= SHORT_CHARS
+/** The most bytes a value of this column can take, when that is small and known from the definition. */
+function isShortString(c: Pick<ColumnDef, 'dataType' | 'charset' | 'columnType'>): boolean {
+  const t = parseColumnType(c)
+  const perChar = codecKind(c) === 'binary' ? 1 : charsetMaxLen(c.charset)
+  if (t.family === 'enum') return Math.max(...t.values.map((v) => [...v].length)) * perChar <= SHORT_BYTES
+  if (t.family === 'char' || t.family === 'varchar' || t.family === 'binary' || t.family === 'varbinary')
+    return t.length * perChar <= SHORT_BYTES
+  return false
 }
 
 /**

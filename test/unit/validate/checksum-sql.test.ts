@@ -32,11 +32,14 @@ describe('columnImage', () => {
     expect(columnImage(col('d', 'datetime(6)'))).toBe('(`d` + 0)')
     expect(columnImage(col('t', 'time(6)'))).toBe('(`t` + 0)')
     expect(columnImage(col('b', 'bit(64)'))).toBe('HEX(`b`)')
-    expect(columnImage(col('s', 'varchar(10)'))).toBe('HEX(`s`)')
-    expect(columnImage(col('s', 'varbinary(64)'))).toBe('HEX(`s`)')
-    expect(columnImage(col('s', 'char(3)'))).toBe('HEX(`s`)')
-    expect(columnImage(col('s', "enum('a')"))).toBe('HEX(`s`)')
-    expect(columnImage(col('s', 'varchar(65)'))).toBe('SHA1(`s`)')
+    // At most 20 bytes (no longer than a SHA1 image): utf8mb4 counts 4 bytes a character.
+    expect(columnImage(col('s', 'varchar(5)'))).toBe('HEX(`s`)')
+    expect(columnImage(col('s', 'varbinary(20)'))).toBe('HEX(`s`)')
+    expect(columnImage(col('s', 'char(20)', { charset: 'latin1' }))).toBe('HEX(`s`)')
+    expect(columnImage(col('s', "enum('a','bcdef')"))).toBe('HEX(`s`)')
+    expect(columnImage(col('s', 'varchar(6)'))).toBe('SHA1(`s`)')
+    expect(columnImage(col('s', 'varbinary(21)'))).toBe('SHA1(`s`)')
+    expect(columnImage(col('s', "enum('a','bcdefg')"))).toBe('SHA1(`s`)')
     expect(columnImage(col('s', "set('a','b')"))).toBe('SHA1(`s`)')
     expect(columnImage(col('s', 'tinytext'))).toBe('SHA1(`s`)')
     expect(columnImage(col('s', 'longblob'))).toBe('SHA1(`s`)')
@@ -54,7 +57,7 @@ describe('rowDigest and chunkHashSql', () => {
 
   it('joins the images and a NULL flag per column, so NULL and empty differ', () => {
     expect(rowDigest(cols)).toBe(
-      "SHA1(CONCAT_WS('#', CAST(`id` AS CHAR), HEX(`name`), CONCAT(ISNULL(`id`), ISNULL(`name`))))",
+      "SHA1(CONCAT_WS('#', CAST(`id` AS CHAR), SHA1(`name`), CONCAT(ISNULL(`id`), ISNULL(`name`))))",
     )
   })
 
