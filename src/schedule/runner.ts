@@ -1,6 +1,6 @@
-import type { Pool as CorePool } from 'mysql2'
 import type { Pipeline } from '../config/types.js'
 import type { Db } from '../db/connect.js'
+import { corePoolCounts, destroyConnections } from '../db/driver.js'
 import type { PoolHooks } from '../db/pool-guard.js'
 import { DbsyncError, errorMessage, LockError } from '../errors.js'
 import type { Logger } from '../observe/log.js'
@@ -9,30 +9,20 @@ import { plural } from '../observe/text.js'
 import { connectPair, type RunResult, runSync, type SyncEvents } from '../sync/run.js'
 import type { Verifier } from '../sync/verify.js'
 
-/**
- * Connection counts of a pool. mysql2 has no public API for them, so this is the one place that reads the
- * core pool's internals (lib/base/pool.js, mysql2 3.x); if they move, the gauges read 0 instead of failing.
- */
+/** Connection counts of a side's pool, for the pool gauges (mysql2 internals: db/driver.ts). */
 export function poolStats(db: Db): Omit<PoolSample, 'side'> {
-  const core = db.pool.pool as CorePool & {
-    _allConnections?: { length: number }
-    _freeConnections?: { length: number }
-    _connectionQueue?: { length: number }
-  }
-  const all = core._allConnections?.length ?? 0
-  const idle = core._freeConnections?.length ?? 0
+  const { all, idle, queued } = corePoolCounts(db.pool.pool)
   return {
     inUse: Math.max(0, all - idle),
     idle,
-    waiting: (core._connectionQueue?.length ?? 0) + db.refusedWaiting(),
+    waiting: queued + db.refusedWaiting(),
     max: db.options.poolMax,
   }
 }
 
 /** Destroy every connection of a pool at once: queries in flight fail, which frees a stuck run. */
 function destroyPool(db: Db): void {
-  const core = db.pool.pool as CorePool & { _allConnections?: { toArray?(): Array<{ destroy(): void }> } }
-  for (const conn of core._allConnections?.toArray?.() ?? []) conn.destroy()
+  destroyConnections(db.pool.pool)
   void db.close()
 }
 
