@@ -58,6 +58,7 @@ function syncThenSignal(
       clearInterval(poll)
       child.kill(signal)
     }, 20)
+    // Not a wait: a process that ignores the signal is killed, so the test fails on its exit code, not a hang.
     const guard = setTimeout(() => child.kill('SIGKILL'), 150_000)
     child.once('error', reject)
     child.once('close', (code) => {
