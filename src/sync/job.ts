@@ -1,4 +1,5 @@
 import type { TableConfig } from '../config/types.js'
+import { type ColumnCodec, columnCodec } from '../db/codec.js'
 import type { Db } from '../db/connect.js'
 import type { RunLock } from '../db/lock.js'
 import { quoteId } from '../db/quote.js'
@@ -12,7 +13,6 @@ import {
 } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
 import { cursorIsCapped, type RunCap } from './cap.js'
-import { type ColumnCodec, columnCodec } from './codec.js'
 import type { OrderTerm } from './read.js'
 import type { RepairResult } from './repair.js'
 

@@ -1,6 +1,6 @@
 import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2/promise'
+import type { ColumnCodec } from '../db/codec.js'
 import { quoteId } from '../db/quote.js'
-import type { ColumnCodec } from './codec.js'
 
 /** One row as read: the raw bytes of each selected value (null for SQL NULL). */
 export type RawRow = Array<Buffer | null>

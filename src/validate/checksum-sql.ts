@@ -1,9 +1,9 @@
+import { codecKind, columnCodec } from '../db/codec.js'
 import type { Flavor } from '../db/flavor.js'
 import { quoteId } from '../db/quote.js'
 import { assertNever } from '../errors.js'
 import { charsetMaxLen, parseColumnType } from '../schema/column-type.js'
 import type { ColumnDef } from '../schema/table-def.js'
-import { codecKind, columnCodec } from '../sync/codec.js'
 
 /*
  * The SQL text of the chunked comparison (checksum.ts runs it). Every expression here runs unchanged on

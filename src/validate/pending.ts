@@ -1,9 +1,9 @@
 import type { TableConfig } from '../config/types.js'
+import { columnCodec } from '../db/codec.js'
 import type { Db } from '../db/connect.js'
 import { quoteId } from '../db/quote.js'
 import { column, type TableDef } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
-import { columnCodec } from '../sync/codec.js'
 import { type KeyTerm, keysAfter } from './checksum-sql.js'
 
 /**

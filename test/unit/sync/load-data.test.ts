@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { ColumnCodec } from '../../../src/sync/codec.js'
+import type { ColumnCodec } from '../../../src/db/codec.js'
 import { bitValue, encodeRows, RowEncoder } from '../../../src/sync/load-data.js'
 import type { RawRow } from '../../../src/sync/read.js'
 import type { WriteTarget } from '../../../src/sync/write.js'

@@ -1,7 +1,23 @@
-import type { Flavor } from '../db/flavor.js'
-import { quoteId } from '../db/quote.js'
+/**
+ * The literal rule of dbsync, for every statement it builds:
+ * - identifiers (schemas, tables, columns, indexes) only through `quoteId()` or Kysely's `sql.id`;
+ * - row values on the copy paths (INSERT/upsert, LOAD DATA's re-read keys, keyset bounds, cursor values)
+ *   are SQL literals made only by the codecs of this file, from the exact bytes the source sent;
+ * - every other value is a bound `?` parameter. Nothing else concatenates values into SQL.
+ * The codecs refuse bytes that do not look like their type (numbers, temporals), and hex-encode the rest,
+ * so a literal can never carry SQL and a value never passes through a lossy JS number or Date.
+ */
 import { SyncError } from '../errors.js'
-import type { ColumnDef } from '../schema/table-def.js'
+import type { Flavor } from './flavor.js'
+import { quoteId } from './quote.js'
+
+/** What a codec needs to know of a column: a `ColumnDef` (schema/table-def.ts) satisfies it. */
+export interface CodecColumn {
+  name: string
+  /** Lower-case DATA_TYPE. */
+  dataType: string
+  charset: string | null
+}
 
 /**
  * How one column's value crosses from source to target without passing through a lossy JS type.
@@ -56,7 +72,7 @@ const GEOMETRY_TYPES = new Set([
 ])
 
 /** Decide how a column's values are read and written. */
-export function codecKind(c: Pick<ColumnDef, 'dataType' | 'charset'>): CodecKind {
+export function codecKind(c: Pick<CodecColumn, 'dataType' | 'charset'>): CodecKind {
   const t = c.dataType
   if (NUMBER_TYPES.has(t)) return 'number'
   if (t === 'float') return 'float'
@@ -75,7 +91,7 @@ const NUMBER_RE = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/
 const TEMPORAL_RE = /^-?[\d: .-]+$/
 
 /** The codec for a source column; `flavor` is the target's (character-set names differ by server). */
-export function columnCodec(c: ColumnDef, targetFlavor: Flavor): ColumnCodec {
+export function columnCodec(c: CodecColumn, targetFlavor: Flavor): ColumnCodec {
   const kind = codecKind(c)
   const q = quoteId(c.name)
   const name = c.name
