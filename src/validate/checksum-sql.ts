@@ -99,9 +99,24 @@ export function rowDigest(columns: ColumnDef[]): string {
  * cancel out (tables without a key may hold duplicates), and so the hash of one half of a range is the
  * whole minus the other half: bisecting costs one query per side per level. A changed row escapes with
  * odds of 2^-64.
+ *
+ * A row whose digest is NULL (its CONCAT_WS input is longer than max_allowed_packet: both servers then
+ * return NULL with a warning) would be skipped by SUM on both sides alike, unseen. It adds UNHASHED instead:
+ * the 64-bit parts of fewer than 2^64 rows sum to less than 2^128, so `sum / 2^128` counts such rows
+ * exactly (splitHash), and the sum stays linear for bisection. DECIMAL arithmetic, exact on both servers
+ * up to 65 digits.
  */
 export function digestSum(columns: ColumnDef[]): string {
-  return `COALESCE(SUM(CAST(CONV(SUBSTRING(${rowDigest(columns)}, 1, 16), 16, 10) AS UNSIGNED)), 0)`
+  const part = `CAST(CONV(SUBSTRING(${rowDigest(columns)}, 1, 16), 16, 10) AS UNSIGNED)`
+  return `COALESCE(SUM(COALESCE(${part}, ${UNHASHED})), 0)`
+}
+
+/** 2^128, what a row without a digest adds to a chunk's sum. */
+const UNHASHED = 2n ** 128n
+
+/** A chunk sum as read: the rows' 64-bit digest parts, and how many rows had no digest. */
+export function splitHash(total: bigint): { sum: bigint; unhashed: bigint } {
+  return { sum: total % UNHASHED, unhashed: total / UNHASHED }
 }
 
 /** A key range `(lo, hi]`; null ends are open. Boundaries are raw key values read from the source. */

@@ -1,8 +1,17 @@
 import type { LimitFunction } from 'p-limit'
 import type { Db } from '../db/connect.js'
+import { SyncError } from '../errors.js'
 import type { ColumnDef } from '../schema/table-def.js'
 import { compareRows } from './checksum-rows.js'
-import { chunkHashSql, type KeyRange, type KeyTerm, keyAtSql, keysAfter, rangeWhere } from './checksum-sql.js'
+import {
+  chunkHashSql,
+  type KeyRange,
+  type KeyTerm,
+  keyAtSql,
+  keysAfter,
+  rangeWhere,
+  splitHash,
+} from './checksum-sql.js'
 import { type ChunkConns, closePair, openPair, type Raw, rawQuery } from './read-pair.js'
 
 export type { ChunkConns }
@@ -131,7 +140,7 @@ export async function compareWhole(
 ): Promise<{ source: RangeHash; target: RangeHash }> {
   const text = chunkHashSql(table, columns, [], null)
   const [s, t] = await Promise.all([rawQuery(source.pool, text), rawQuery(target.pool, text)])
-  return { source: toHash(s[0], false), target: toHash(t[0], false) }
+  return { source: toHash(s[0], false, table, 'source'), target: toHash(t[0], false, table, 'target') }
 }
 
 /** The next chunk's last key after `lo`, or null when fewer than chunkRows rows remain. */
@@ -214,7 +223,7 @@ function sqlReader(spec: CompareSpec, conns: ChunkConns, chunk: number, events: 
     async hash(side, r) {
       const pending = side === 'source' ? spec.pending : null
       const text = chunkHashSql(spec.table, spec.columns, rangeWhere(spec.keys[side], r), pending)
-      return toHash((await rawQuery(conns[side], text))[0], pending !== null)
+      return toHash((await rawQuery(conns[side], text))[0], pending !== null, spec.table, side)
     },
     async keyAt(r, offset) {
       const keys = spec.keys.source
@@ -226,7 +235,18 @@ function sqlReader(spec: CompareSpec, conns: ChunkConns, chunk: number, events: 
   }
 }
 
-function toHash(row: Raw | undefined, withPending: boolean): RangeHash {
+/**
+ * A hash row as read. Rows without a digest (digestSum) make the range impossible to compare: equal sums
+ * would prove nothing about them, so the comparison fails loudly rather than call them equal.
+ */
+function toHash(row: Raw | undefined, withPending: boolean, table: string, side: string): RangeHash {
   const big = (v: Buffer | null | undefined) => BigInt(v ? v.toString('latin1') : '0')
-  return { count: big(row?.[0]), sum: big(row?.[1]), pending: withPending ? big(row?.[2]) : 0n }
+  const { sum, unhashed } = splitHash(big(row?.[1]))
+  if (unhashed > 0n)
+    throw new SyncError(
+      `table ${table}: ${unhashed} ${side} row(s) cannot be checksummed: their row image is longer than ` +
+        `the ${side} server's max_allowed_packet (the comparison would not see them); raise it there`,
+      `SET GLOBAL max_allowed_packet = ... on the ${side} server`,
+    )
+  return { count: big(row?.[0]), sum, pending: withPending ? big(row?.[2]) : 0n }
 }

@@ -12,6 +12,7 @@ import {
   rangeWhere,
   rowDigest,
   rowImagesSql,
+  splitHash,
 } from '../../../src/validate/checksum-sql.js'
 import { col } from '../schema/helpers.js'
 
@@ -61,12 +62,18 @@ describe('rowDigest and chunkHashSql', () => {
     )
   })
 
-  it('counts and sums 64 digest bits per row over the range', () => {
+  it('counts and sums 64 digest bits per row over the range, 2^128 for a row without a digest', () => {
     const text = chunkHashSql('t', cols, ['`id` > 5', '`id` <= 9'], null)
     expect(text).toBe(
-      `SELECT COUNT(*), COALESCE(SUM(CAST(CONV(SUBSTRING(${rowDigest(cols)}, 1, 16), 16, 10) AS UNSIGNED)), 0) ` +
-        'FROM `t` WHERE `id` > 5 AND `id` <= 9',
+      `SELECT COUNT(*), COALESCE(SUM(COALESCE(CAST(CONV(SUBSTRING(${rowDigest(cols)}, 1, 16), 16, 10) AS UNSIGNED), ` +
+        '340282366920938463463374607431768211456)), 0) FROM `t` WHERE `id` > 5 AND `id` <= 9',
     )
+  })
+
+  it('splits a chunk sum into the digest sum and the rows without a digest', () => {
+    const max64 = 2n ** 64n - 1n
+    expect(splitHash(max64 * 3n)).toEqual({ sum: max64 * 3n, unhashed: 0n })
+    expect(splitHash(2n * 2n ** 128n + max64)).toEqual({ sum: max64, unhashed: 2n })
   })
 
   it('adds the pending count on the source', () => {
