@@ -1,7 +1,7 @@
 import type { Flavor } from '../db/flavor.js'
 import { quoteId, quoteString } from '../db/quote.js'
 import { assertNever, SyncError } from '../errors.js'
-import type { SchemaChange } from './diff.js'
+import type { SchemaChange } from './change.js'
 import {
   type CheckDef,
   type ColumnDef,

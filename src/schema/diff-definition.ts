@@ -1,4 +1,4 @@
-import type { SchemaChange } from './diff.js'
+import type { SchemaChange } from './change.js'
 import type { CheckDef, TableDef } from './table-def.js'
 
 /**
