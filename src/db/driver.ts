@@ -1,47 +1,188 @@
+import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
 import type { Pool as CorePool } from 'mysql2'
+import type { Connection, PoolConnection } from 'mysql2/promise'
+import { log } from '../observe/log.js'
 
 /*
- * The one place dbsync touches mysql2 beyond its public API. mysql2 offers no pool statistics and no way to
- * destroy a pool's connections at once, so both read the core pool's internals (lib/base/pool.js in mysql2
- * 3.x: `_allConnections`, `_freeConnections`, `_connectionQueue`, each a Denque with `length` and
- * `toArray()`). mysql2 is pinned exactly in package.json, and test/unit/db/driver.test.ts checks these
- * fields on a real mysql2 pool, so an upgrade that moves them fails the tests instead of silently reading 0.
+ * The one place dbsync touches mysql2 beyond its public API, and the one place that knows how mysql2
+ * reports a lost connection. Everything here is pinned to what test/integration/driver-contract.test.ts
+ * checks against mysql2's real objects on a real server; package.json pins mysql2 exactly for that reason.
  */
 
-interface Queue<T> {
-  length: number
-  toArray(): T[]
+/** The mysql2 this process loaded, read from its package.json at start-up. */
+export const MYSQL2_VERSION: string = (
+  createRequire(import.meta.url)('mysql2/package.json') as { version: string }
+).version
+
+/**
+ * The mysql2 versions whose Query command parses text rows through `_rowParser` the way the row hook
+ * expects (lib/commands/query.js: `this._rowParser = ...` once the column definitions are in, then
+ * `this._rowParser.next(packet)` per row, the packet's `offset` at the row's first byte). Widen it only
+ * after the contract test passed on the new version.
+ */
+export const ROW_HOOK_TESTED = { from: '3.24.6', to: '3.24.6' } as const
+
+/** Whether `version` lies in the tested range (inclusive; plain x.y.z, anything else is outside). */
+export function rowHookSupported(version: string, range: { from: string; to: string } = ROW_HOOK_TESTED) {
+  const v = parseVersion(version)
+  const from = parseVersion(range.from)
+  const to = parseVersion(range.to)
+  return v !== null && from !== null && to !== null && compare(v, from) >= 0 && compare(v, to) <= 0
 }
 
-interface CoreInternals {
-  _allConnections: Queue<{ destroy(): void }>
-  _freeConnections: Queue<unknown>
-  _connectionQueue: Queue<unknown>
+const ROW_HOOK_ENABLED = rowHookSupported(MYSQL2_VERSION)
+let warned = false
+
+function parseVersion(v: string): number[] | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v)
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null
 }
 
-function internals(pool: CorePool): Partial<CoreInternals> {
-  return pool as unknown as Partial<CoreInternals>
+function compare(a: number[], b: number[]): number {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return (a[i] ?? 0) - (b[i] ?? 0)
+  return 0
 }
 
-/** Whether this mysql2's pool has the internals read here (the contract test asserts it). */
-export function hasPoolInternals(pool: CorePool): boolean {
-  const p = internals(pool)
-  return [p._allConnections, p._freeConnections, p._connectionQueue].every(
-    (q) => q !== undefined && typeof q.length === 'number' && typeof q.toArray === 'function',
-  )
+/** A text-protocol row as mysql2 hands it over with `typeCast: false, rowsAsArray: true`. */
+export type RawRow = Array<Buffer | null>
+
+/** mysql2's own connection under the promise wrapper: streaming reads need its event-emitting commands. */
+export interface CoreConnection {
+  query(options: object): QueryCommand
+  pause(): void
+  resume(): void
+  on(event: 'error', listener: (err: Error) => void): void
+  removeListener(event: 'error', listener: (err: Error) => void): void
 }
 
-/** Connections open, idle, and requests queued for one (0 where the internals are missing). */
-export function corePoolCounts(pool: CorePool): { all: number; idle: number; queued: number } {
-  const p = internals(pool)
-  return {
-    all: p._allConnections?.length ?? 0,
-    idle: p._freeConnections?.length ?? 0,
-    queued: p._connectionQueue?.length ?? 0,
+/** mysql2's Query command, as far as dbsync uses it (its public event interface). */
+export interface QueryCommand {
+  on(event: string, listener: (...args: never[]) => void): void
+  removeListener(event: string, listener: (...args: never[]) => void): void
+  stream(options?: object): AsyncIterable<RawRow> & { destroy(err?: Error): void }
+}
+
+/** The core connection under a promise connection (its public `connection` property). */
+export function coreConnection(conn: PoolConnection | Connection): CoreConnection {
+  return (conn as unknown as { connection: CoreConnection }).connection
+}
+
+/**
+ * Hear of the connection's loss while a streaming query runs. mysql2 reports a lost connection to the
+ * connection itself, not to a query started without a callback, so a read cut mid-result would otherwise
+ * wait for its idle bound. Returns the function that stops listening.
+ */
+export function onConnectionLost(core: CoreConnection, lost: (err: Error) => void): () => void {
+  core.on('error', lost)
+  return () => core.removeListener('error', lost)
+}
+
+/** What mysql2's row parser returns for a row the hook has already consumed. */
+export const ROW_CONSUMED = Object.freeze({ consumed: true })
+
+/** The hooked command's own property: mysql2 assigns its row parser to it. */
+const ROW_PARSER = '_rowParser'
+
+/** What a hook saw of mysql2 (the contract test reads it). */
+export interface RowHook {
+  /** How many parsers mysql2 assigned, and the hook set aside (one per result set). */
+  replaced: number
+}
+
+/**
+ * Have mysql2 hand each text-protocol row packet to `onRow` instead of building an array of Buffers per
+ * row (a dozen objects a row, most of this process's work and garbage on a big copy). Returns null, and
+ * leaves the command alone, when this mysql2 is outside the tested range or its Query has no row-parser
+ * slot: the caller then takes the rows mysql2 emits, slower and never different.
+ */
+export function hookRowPackets(command: QueryCommand, onRow: (buf: Buffer, offset: number) => void) {
+  if (!ROW_HOOK_ENABLED || !Object.hasOwn(command, ROW_PARSER)) {
+    if (!warned) {
+      warned = true
+      log().warn(
+        { event: 'row_hook_off', mysql2: MYSQL2_VERSION },
+        `mysql2 ${MYSQL2_VERSION} is not the tested ${ROW_HOOK_TESTED.from}..${ROW_HOOK_TESTED.to}: bulk reads take mysql2's row arrays (slower, same bytes)`,
+      )
+    }
+    return null
+  }
+  const hook: RowHook = { replaced: 0 }
+  const parser = {
+    next(packet: { buffer?: unknown; offset?: unknown }) {
+      // A packet of another shape would be read at the wrong bytes: fail the read instead.
+      if (!Buffer.isBuffer(packet.buffer) || typeof packet.offset !== 'number')
+        throw new Error(`mysql2 ${MYSQL2_VERSION} handed the row hook a packet of an unknown shape`)
+      onRow(packet.buffer, packet.offset)
+      return ROW_CONSUMED
+    },
+  }
+  Object.defineProperty(command, ROW_PARSER, {
+    configurable: true,
+    get: () => parser,
+    // mysql2 assigns its own parser once a result's column definitions are in. That parser is set aside on
+    // purpose, ours reads the same packets, and counted, so a test can see mysql2 really took this path.
+    set: () => {
+      hook.replaced++
+    },
+  })
+  return hook
+}
+
+/** Connection counts of one pool, from its public events (PoolBook). */
+export interface PoolCounts {
+  inUse: number
+  idle: number
+}
+
+/**
+ * Our own record of a pool's connections, kept from mysql2's public pool events and the sockets: counts
+ * for the pool gauges, and every socket, so that a close a stalled peer never acknowledges can still be
+ * cut (mysql2's destroy() only half-closes with stream.end(), and a half-open socket keeps the process
+ * alive). A connection handed straight from one request to a queued one emits no event: it stays busy.
+ */
+export class PoolBook {
+  private readonly sockets = new Set<Socket>()
+  private readonly pooled = new Set<unknown>()
+  private readonly busy = new Set<unknown>()
+
+  /** Follow the pool's connections: 'connection' adds one, 'acquire'/'release' move it. */
+  follow(core: CorePool): void {
+    core.on('acquire', (conn) => {
+      if (this.pooled.has(conn)) this.busy.add(conn)
+    })
+    core.on('release', (conn) => this.busy.delete(conn))
+  }
+
+  /** Remember a connection's socket (a pooled one also counts toward the gauges); null when it has none. */
+  watch(conn: unknown, pooled: boolean): Socket | null {
+    const socket = socketOf(conn)
+    if (!socket) return null
+    this.sockets.add(socket)
+    if (pooled) {
+      this.pooled.add(conn)
+      // 'acquire' comes after 'connection' for a new connection: it is busy from the start.
+      this.busy.add(conn)
+    }
+    socket.once('close', () => {
+      this.sockets.delete(socket)
+      this.pooled.delete(conn)
+      this.busy.delete(conn)
+    })
+    return socket
+  }
+
+  counts(): PoolCounts {
+    return { inUse: this.busy.size, idle: Math.max(0, this.pooled.size - this.busy.size) }
+  }
+
+  /** Cut every socket at once: queries in flight fail with PROTOCOL_CONNECTION_LOST, nothing stays open. */
+  cut(): void {
+    for (const socket of this.sockets) socket.destroy()
   }
 }
 
-/** Destroy every connection of the pool at once: queries in flight fail, which frees a stuck run. */
-export function destroyConnections(pool: CorePool): void {
-  for (const conn of internals(pool)._allConnections?.toArray() ?? []) conn.destroy()
+/** The socket under a mysql2 connection (its `stream`), or null. */
+export function socketOf(conn: unknown): Socket | null {
+  return (conn as { stream?: Socket } | null)?.stream ?? null
 }

@@ -51,8 +51,14 @@ export function isRefused(err: unknown): boolean {
   return Boolean(e && ((e.code && REFUSED_CODES.has(e.code)) || (e.errno && REFUSED_ERRNOS.has(e.errno))))
 }
 
-/** Route the pool's getConnection through the guard. Returns the number of requests waiting on a refusal. */
-export function guardPool(core: CorePool, opts: GuardOptions): () => number {
+/** Requests of a guarded pool not yet given a connection: all of them, and those the server refused. */
+export interface GuardCounts {
+  waiting(): number
+  refusedWaiting(): number
+}
+
+/** Route the pool's getConnection through the guard. */
+export function guardPool(core: CorePool, opts: GuardOptions): GuardCounts {
   const original = core.getConnection.bind(core)
   // mysql2 calls getConnection itself again for requests it queued: those are ours already.
   const inner = new WeakSet<Callback>()
@@ -60,6 +66,7 @@ export function guardPool(core: CorePool, opts: GuardOptions): () => number {
   const refused: Waiter[] = []
   let retryTimer: NodeJS.Timeout | undefined
   let delay = RETRY_MIN_MS
+  let waiting = 0
 
   const settle = (w: Waiter, err: Error | null, conn?: PoolConnection) => {
     if (w.settled) {
@@ -67,6 +74,7 @@ export function guardPool(core: CorePool, opts: GuardOptions): () => number {
       return
     }
     w.settled = true
+    waiting--
     if (err) w.cb(err)
     else {
       opts.hooks?.acquired?.(opts.side, (Date.now() - w.since) / 1000)
@@ -131,6 +139,7 @@ export function guardPool(core: CorePool, opts: GuardOptions): () => number {
   core.getConnection = ((cb: Callback) => {
     if (inner.has(cb)) return original(cb)
     const w: Waiter = { cb, since: Date.now(), settled: false }
+    waiting++
     // Waiting in mysql2's own queue (pool.max reached) is not bounded: those connections are busy with
     // this run's tables (a long first load holds its source connection for as long as it streams), and
     // they come back. Only a server refusing connections starts the clock.
@@ -140,7 +149,10 @@ export function guardPool(core: CorePool, opts: GuardOptions): () => number {
       schedule()
     } else attempt(w)
   }) as CorePool['getConnection']
-  return () => refused.filter((w) => !w.settled).length
+  return {
+    waiting: () => waiting,
+    refusedWaiting: () => refused.filter((w) => !w.settled).length,
+  }
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Pipeline } from '../config/types.js'
 import type { Db } from '../db/connect.js'
-import { corePoolCounts, destroyConnections } from '../db/driver.js'
 import type { PoolHooks } from '../db/pool-guard.js'
 import { DbsyncError, errorMessage, LockError } from '../errors.js'
 import type { Logger } from '../observe/log.js'
@@ -9,20 +8,14 @@ import { plural } from '../observe/text.js'
 import { connectPair, type RunResult, runSync, type SyncEvents } from '../sync/run.js'
 import type { Verifier } from '../sync/verify.js'
 
-/** Connection counts of a side's pool, for the pool gauges (mysql2 internals: db/driver.ts). */
+/** Connection counts of a side's pool, for the pool gauges (kept from the pool's events: db/driver.ts). */
 export function poolStats(db: Db): Omit<PoolSample, 'side'> {
-  const { all, idle, queued } = corePoolCounts(db.pool.pool)
-  return {
-    inUse: Math.max(0, all - idle),
-    idle,
-    waiting: queued + db.refusedWaiting(),
-    max: db.options.poolMax,
-  }
+  return { ...db.poolCounts(), max: db.options.poolMax }
 }
 
 /** Destroy every connection of a pool at once: queries in flight fail, which frees a stuck run. */
 function destroyPool(db: Db): void {
-  destroyConnections(db.pool.pool)
+  db.destroy()
   void db.close()
 }
 

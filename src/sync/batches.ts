@@ -1,5 +1,6 @@
 import type { PoolConnection } from 'mysql2/promise'
-import { approxBytes, coreConnection, onConnectionLost, type RawRow } from './read.js'
+import { coreConnection, onConnectionLost } from '../db/driver.js'
+import { approxBytes, type RawRow } from './read.js'
 
 /**
  * Keep the next batch's read in flight while the caller writes the current one: reading batch N+1

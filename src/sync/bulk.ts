@@ -1,10 +1,10 @@
 import type { PoolConnection } from 'mysql2/promise'
+import { coreConnection, hookRowPackets, onConnectionLost, type RawRow, ROW_CONSUMED } from '../db/driver.js'
 import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import type { StateUpdate } from '../state/sync-state.js'
 import type { TableJob } from './job.js'
 import { isLocalInfileRefused, loadDataStatement, loadRows, RowEncoder, recycleChunks } from './load-data.js'
-import { type CoreConnection, coreConnection, onConnectionLost, type RawRow } from './read.js'
 import { inBatchTransaction, type WriteTarget } from './write.js'
 
 /*
@@ -87,20 +87,19 @@ export async function* encodedBatches(
     core.pause()
     notify()
   }
-  // Rows are encoded straight from their packets as mysql2 parses them (hookRowPackets)...
-  let hooked = false
+  // Rows are encoded straight from their packets as mysql2 parses them (db/driver.ts)...
   hookRowPackets(command, (buf, offset) => {
-    hooked = true
     const started = profile ? performance.now() : 0
     encoder.addPacket(buf, offset)
     if (profile) profile.encodeMs += performance.now() - started
     rowDone()
   })
-  // ...or, should a mysql2 version not take the hook, from the rows it emits: slower, never different.
-  const onResult = (row: RawRow) => {
-    if (hooked) return
+  // ...or, where the driver does not offer the hook, from the rows mysql2 emits: slower, never different.
+  const onResult = (row: RawRow | typeof ROW_CONSUMED) => {
+    // The row the hook consumed comes by as this marker: anything else is a row the hook never saw.
+    if (row === ROW_CONSUMED) return
     const started = profile ? performance.now() : 0
-    encoder.add(row)
+    encoder.add(row as RawRow)
     if (profile) profile.encodeMs += performance.now() - started
     rowDone()
   }
@@ -193,33 +192,6 @@ export async function bulkCopy(
     throw err
   }
   return { stopped: job.signal.aborted }
-}
-
-/** The part of mysql2's Query command the hook needs. */
-type QueryCommand = ReturnType<CoreConnection['query']>
-
-/** What the stream carries for a row the hook has already encoded. */
-const ROW_ENCODED = Object.freeze({ encoded: true })
-
-/**
- * Have mysql2 hand each text-protocol row packet to `onRow` instead of building an array of Buffers per
- * row (a dozen objects a row, most of this process's work and garbage on a big copy). mysql2 parses rows
- * with the parser object it stores in the command's `_rowParser` once the column definitions are in; this
- * supplies that object. If a mysql2 version stops using it, the stream carries ordinary rows again and
- * encodedBatches encodes those: slower, never different.
- */
-function hookRowPackets(command: QueryCommand, onRow: (buf: Buffer, offset: number) => void): void {
-  const parser = {
-    next(packet: { buffer: Buffer; offset: number }) {
-      onRow(packet.buffer, packet.offset)
-      return ROW_ENCODED
-    },
-  }
-  Object.defineProperty(command, '_rowParser', {
-    configurable: true,
-    get: () => parser,
-    set: () => undefined,
-  })
 }
 
 /**

@@ -1,9 +1,10 @@
 import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2/promise'
 import type { ColumnCodec } from '../db/codec.js'
+import type { RawRow } from '../db/driver.js'
 import { quoteId } from '../db/quote.js'
 
 /** One row as read: the raw bytes of each selected value (null for SQL NULL). */
-export type RawRow = Array<Buffer | null>
+export type { RawRow }
 
 /** An ordering term of a keyset read: its SQL expression and how to write a value of it back as a literal. */
 export interface OrderTerm {
@@ -132,31 +133,4 @@ export function columnTerms(codecs: ColumnCodec[]): OrderTerm[] {
     select: c.select,
     literal: (v: Buffer) => c.literal(v),
   }))
-}
-
-/** mysql2's own connection under the promise wrapper: streaming reads need its event-emitting commands. */
-export interface CoreConnection {
-  query(options: object): {
-    on(event: string, listener: (...args: never[]) => void): void
-    removeListener(event: string, listener: (...args: never[]) => void): void
-    stream(options?: object): AsyncIterable<RawRow> & { destroy(err?: Error): void }
-  }
-  pause(): void
-  resume(): void
-  on(event: 'error', listener: (err: Error) => void): void
-  removeListener(event: 'error', listener: (err: Error) => void): void
-}
-
-export function coreConnection(conn: PoolConnection): CoreConnection {
-  return (conn as unknown as { connection: CoreConnection }).connection
-}
-
-/**
- * Hear of the connection's loss while a streaming query runs. mysql2 reports a lost connection to the
- * connection itself, not to a query started without a callback (its _notifyError), so a read cut
- * mid-result would otherwise wait for its idle bound. Returns the function that stops listening.
- */
-export function onConnectionLost(core: CoreConnection, lost: (err: Error) => void): () => void {
-  core.on('error', lost)
-  return () => core.removeListener('error', lost)
 }

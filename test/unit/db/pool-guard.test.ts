@@ -36,7 +36,7 @@ describe('guardPool', () => {
     const { state, core } = fakePool()
     const errors: PoolErrorKind[] = []
     const acquired: number[] = []
-    const waiting = guardPool(core, {
+    const counts = guardPool(core, {
       side: 'target',
       address: 'db:3306',
       acquireTimeoutMs: 60_000,
@@ -50,7 +50,8 @@ describe('guardPool', () => {
       }),
     )
     // All three refused once and queued, oldest first.
-    while (waiting() < 3) await new Promise((r) => setTimeout(r, 10))
+    while (counts.refusedWaiting() < 3) await new Promise((r) => setTimeout(r, 10))
+    expect(counts.waiting()).toBe(3)
     expect(errors.filter((k) => k === 'refused').length).toBeGreaterThanOrEqual(1)
     state.full = false
     const got = await Promise.all(requests)
@@ -66,7 +67,8 @@ describe('guardPool', () => {
     expect(acquired).toHaveLength(3)
     // Each waited at least from its refusal until the server took connections again.
     expect(Math.min(...acquired)).toBeGreaterThan(0)
-    expect(waiting()).toBe(0)
+    expect(counts.refusedWaiting()).toBe(0)
+    expect(counts.waiting()).toBe(0)
   })
 
   it('fails a request refused for longer than acquire_timeout, naming the side and the refusal', async () => {
