@@ -2,81 +2,16 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import { ConfigError } from '../errors.js'
-import type { PendingLag } from '../observe/lag.js'
 import { type Logger, log } from '../observe/log.js'
 import { redact, redactValue } from '../observe/redact.js'
-import type { VerifyStatus } from '../sync/verify.js'
 import { renderPage } from './page.js'
 import type { PageModel } from './page-model.js'
 import { statusDocument } from './page-model.js'
 
-/** One table as the last run that touched it left it. */
-export interface TableStatus {
-  run: string
-  status: 'ok' | 'failed' | 'interrupted' | 'skipped'
-  rows: number
-  inserted: number
-  updated: number
-  deleted: number
-  unchanged: number
-  seconds: number
-  schemaChanges: string[]
-  warnings: string[]
-  error: string | null
-  lastCursor: string | null
-  /** The run kept the table's position (late-commit cap): nothing new was taken. */
-  positionsHeld: boolean
-  /** The backlog the table's runs measured, for its lag (observe/lag.ts); null when none was measured. */
-  backlog?: PendingLag | null
-  finishedAt: string
-  lastSuccessAt: string | null
-}
+// The /status shapes live in status.ts (page-model.ts reads them too); importers of the server read them here.
+export type { LiveTable, RunPoint, RunSummary, StatusSnapshot, TableStatus } from './status.js'
 
-export interface RunSummary {
-  /** The load id (a run that could not connect has one too, but no _sync_runs row). */
-  run: string
-  status: 'ok' | 'failed' | 'interrupted'
-  startedAt: string
-  finishedAt: string
-  seconds: number
-  error: string | null
-}
-
-/** A table of the running run, still going. */
-export interface LiveTable {
-  strategy: string
-  startedAt: string
-  rows: number
-  /** The source's row estimate when the whole table is copied (first load, full refresh). */
-  expectedRows?: number
-}
-
-/** One finished run of this process: the largest table lag right after it, and its throughput. */
-export interface RunPoint {
-  run: string
-  finishedAt: string
-  lagSeconds: number | null
-  rowsPerSecond: number
-}
-
-/** What /status returns and /readyz judges. */
-export interface StatusSnapshot {
-  pipeline: string
-  schedule: { every?: string; cron?: string; intervalSeconds: number }
-  state: 'waiting' | 'running' | 'stopping'
-  running: { run: string; startedAt: string } | null
-  nextRunAt: string | null
-  consecutiveFailures: number
-  /** Ticks still to be skipped after failures (see backoffTicks in loop.ts). */
-  ticksToSkip: number
-  lastRun: RunSummary | null
-  lastSuccessAt: string | null
-  tables: Record<string, TableStatus>
-  /** Scheduled verification per table (`verify:`), keyed by table; absent or empty when none is set. */
-  verify?: Record<string, VerifyStatus>
-  live: Record<string, LiveTable>
-  history: RunPoint[]
-}
+import type { StatusSnapshot } from './status.js'
 
 export interface Readiness {
   ready: boolean

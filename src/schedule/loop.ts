@@ -1,13 +1,12 @@
 import { Cron } from 'croner'
 import { errorMessage, LockError } from '../errors.js'
-import { knownLagSeconds, nextBacklog } from '../observe/lag.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Notifier } from '../observe/notify.js'
 import { newLoadId, type RunResult } from '../sync/run.js'
-import type { LiveTable, RunPoint, RunSummary, StatusSnapshot, TableStatus } from './health.js'
 import { errorFields, logRunEnd, type RunRequest, runEvents } from './runner.js'
 import { backoffTicks, describeSchedule, type ScheduleSpec } from './spec.js'
+import { RunRecord, type RunSummary, type StatusSnapshot } from './status.js'
 
 export type TickOutcome = 'started' | 'skipped' | 'backoff' | 'stopping'
 
@@ -47,13 +46,7 @@ export class Scheduler {
   private started = 0
   private failures = 0
   private ticksToSkip = 0
-  private lastRun: RunSummary | null = null
-  private lastSuccessAt: string | null = null
-  private readonly tables: Record<string, TableStatus> = {}
-  /** Tables of the current run still going: rows read so far and since when (the status page's rows/s). */
-  private readonly live: Record<string, LiveTable> = {}
-  /** The finished runs of this process, oldest first, for the status page's lag chart. */
-  private readonly history: RunPoint[] = []
+  private readonly record = new RunRecord()
   /** The last RunResult, for the --json summary at exit. */
   lastResult: RunResult | undefined
 
@@ -128,21 +121,17 @@ export class Scheduler {
     const first = this.started++ === 0
     this.opts.metrics.runStarted()
     logger.info({ event: 'run_start' }, `run ${loadId}: start`)
-    const logged = runEvents(logger, this.opts.metrics, { tableEnd: (r) => this.recordTable(loadId, r) })
+    const logged = runEvents(logger, this.opts.metrics, {
+      tableEnd: (r) => this.record.tableEnded(loadId, r),
+    })
     const events: RunRequest['events'] = {
       ...logged,
       tableStart: (t, expectedRows) => {
-        this.live[t.name] = {
-          strategy: t.strategy,
-          startedAt: new Date().toISOString(),
-          rows: 0,
-          ...(expectedRows ? { expectedRows } : {}),
-        }
+        this.record.tableStarted(t.name, t.strategy, expectedRows)
         logged.tableStart?.(t, expectedRows)
       },
       progress: (table, rows) => {
-        const l = this.live[table]
-        if (l) l.rows += rows
+        this.record.progress(table, rows)
         logged.progress?.(table, rows)
       },
     }
@@ -163,68 +152,13 @@ export class Scheduler {
     this.current = { loadId, startedAt, controller, done }
   }
 
-  private recordTable(run: string, r: RunResult['tables'][number]): void {
-    delete this.live[r.table]
-    const finishedAt = new Date().toISOString()
-    if (r.status === 'ok')
-      this.tables[r.table] = { ...this.tableBase(run, r, finishedAt), lastSuccessAt: finishedAt }
-    else
-      this.tables[r.table] = {
-        ...this.tableBase(run, r, finishedAt),
-        lastSuccessAt: this.tables[r.table]?.lastSuccessAt ?? null,
-      }
-  }
-
-  private tableBase(
-    run: string,
-    r: RunResult['tables'][number],
-    finishedAt: string,
-  ): Omit<TableStatus, 'lastSuccessAt'> {
-    return {
-      run,
-      status: r.status,
-      rows: r.rowsRead,
-      inserted: r.inserted,
-      updated: r.updated,
-      deleted: r.deleted,
-      unchanged: r.unchanged,
-      seconds: r.seconds,
-      schemaChanges: r.schemaChanges,
-      warnings: r.warnings,
-      error: r.error ?? null,
-      lastCursor: r.lastCursor ?? null,
-      positionsHeld: Boolean(r.positionsHeld),
-      backlog: nextBacklog(this.tables[r.table]?.backlog, r),
-      finishedAt,
-    }
-  }
-
   private finished(logger: Logger, r: RunResult): void {
     this.lastResult = r
     logRunEnd(logger, r)
     this.opts.metrics.runFinished(r.status, r.seconds)
     const failed = r.tables.filter((t) => t.status === 'failed')
     const error = failed.length ? failed.map((t) => `${t.table}: ${t.error}`).join('; ') : null
-    this.lastRun = {
-      run: r.loadId,
-      status: r.status,
-      startedAt: r.startedAt,
-      finishedAt: r.finishedAt,
-      seconds: r.seconds,
-      error,
-    }
-    if (r.status === 'ok') this.lastSuccessAt = r.finishedAt
-    const lags = Object.values(this.tables)
-      .map((t) => knownLagSeconds(t.lastCursor, t.backlog, Date.now()))
-      .filter((x): x is number => x !== null)
-    const rows = r.tables.reduce((n, t) => n + t.rowsRead, 0)
-    this.history.push({
-      run: r.loadId,
-      finishedAt: r.finishedAt,
-      lagSeconds: lags.length ? Math.max(...lags) : null,
-      rowsPerSecond: r.seconds > 0 ? rows / r.seconds : 0,
-    })
-    if (this.history.length > HISTORY) this.history.shift()
+    this.record.runFinished(r, error)
     this.afterRun(logger, r.status === 'failed' ? 'failed' : r.status, true)
     this.opts.notifier?.runFinished({
       pipeline: this.opts.pipeline,
@@ -249,15 +183,7 @@ export class Scheduler {
       `run failed: ${errorMessage(err)}${connect ? ' (retrying at the next tick)' : ''}`,
     )
     this.opts.metrics.runFinished('failed', seconds)
-    const finishedAt = new Date().toISOString()
-    this.lastRun = {
-      run: loadId,
-      status: 'failed',
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt,
-      seconds,
-      error: errorMessage(err),
-    }
+    this.record.runThrew(loadId, startedAt, seconds, errorMessage(err))
     // A database that cannot be reached is retried at the next tick: the run resumes as soon as it is back.
     this.afterRun(logger, 'failed', !connect)
     this.opts.notifier?.runFinished({
@@ -315,17 +241,10 @@ export class Scheduler {
       nextRunAt: next?.toISOString() ?? null,
       consecutiveFailures: this.failures,
       ticksToSkip: this.ticksToSkip,
-      lastRun: this.lastRun,
-      lastSuccessAt: this.lastSuccessAt,
-      tables: { ...this.tables },
-      live: structuredClone(this.live),
-      history: [...this.history],
+      ...this.record.view(),
     }
   }
 }
-
-/** Runs kept for the lag chart. */
-const HISTORY = 50
 
 function settled(p: Promise<void>, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import { knownLagSeconds } from '../observe/lag.js'
 import type { PoolSample } from '../observe/metrics.js'
 import type { PipelineReport, ReportStatus } from '../state/report.js'
-import type { RunPoint, StatusSnapshot, TableStatus } from './health.js'
+import type { RunPoint, StatusSnapshot, TableStatus } from './status.js'
 
 /**
  * What the status page shows (page.ts draws it): the scheduler's live view, the target's history, the
