@@ -3,6 +3,7 @@ import { Kysely, MysqlDialect } from 'kysely'
 import mysql, { type Pool as CorePool, type PoolOptions } from 'mysql2'
 import type { Connection, Pool as PromisePool } from 'mysql2/promise'
 import type { ConnectionOptions } from '../config/types.js'
+import { withDeadline } from '../observe/deadline.js'
 import { identityError, isNoTlsSupport, toConnectError } from './connect-error.js'
 import { coreConnection, PoolBook, type PoolCounts } from './driver.js'
 import { detectFlavor, type Flavor } from './flavor.js'
@@ -237,16 +238,11 @@ const CLOSE_TIMEOUT_MS = 5_000
  * every connection to say goodbye, and a stalled one never does, which would keep the process alive.
  */
 async function closePool(pool: PromisePool, book: PoolBook, boundMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
   const ended = pool.end().then(
     () => true,
     () => true,
   )
-  const expired = new Promise<boolean>((r) => {
-    timer = setTimeout(() => r(false), boundMs)
-  })
-  const polite = await Promise.race([ended, expired])
-  clearTimeout(timer)
+  const polite = await withDeadline(ended, boundMs, () => false)
   // A half-closed socket waits for the peer's goodbye, which a stalled peer never sends: whatever is
   // still open a moment after the polite close is cut. Unref'd, the timer never delays a clean exit.
   if (polite) setTimeout(() => book.cut(), 1000).unref()

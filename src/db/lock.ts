@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Connection } from 'mysql2/promise'
 import { LockError, SyncError } from '../errors.js'
+import { withDeadline } from '../observe/deadline.js'
 import type { Db } from './connect.js'
 
 const RELEASE_TIMEOUT_MS = 5_000
@@ -176,9 +177,7 @@ async function take(target: Db, name: string, waitSeconds: number, what: string)
 
 /** A lock statement that does not answer within RELEASE_TIMEOUT_MS fails. */
 function bounded<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the lock connection did not answer')), RELEASE_TIMEOUT_MS)
+  return withDeadline(work, RELEASE_TIMEOUT_MS, () => {
+    throw new Error('the lock connection did not answer')
   })
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer))
 }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { withDeadline } from './deadline.js'
 import { type Logger, log } from './log.js'
 import { redact } from './redact.js'
 
@@ -91,12 +92,7 @@ export class Notifier {
   /** Wait up to `timeoutMs` for messages in flight (at shutdown), then give up on them. */
   async flush(timeoutMs: number): Promise<void> {
     if (this.pending.size === 0) return
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs)
-    })
-    await Promise.race([Promise.allSettled([...this.pending]), timeout])
-    clearTimeout(timer)
+    await withDeadline(Promise.allSettled([...this.pending]), timeoutMs, () => undefined)
     this.controller.abort()
   }
 

@@ -1,10 +1,11 @@
 import type { ResultSetHeader } from 'mysql2'
 import type { PoolConnection } from 'mysql2/promise'
 import pLimit from 'p-limit'
+import { type KeyTerm, keyTerms } from '../db/keyset.js'
 import { log } from '../observe/log.js'
 import type { ColumnDef } from '../schema/table-def.js'
 import { type ChunkConns, compareByKey } from '../validate/checksum.js'
-import { deleteKeysSql, type KeyTerm, keysPresentSql, keyTerms } from '../validate/checksum-sql.js'
+import { deleteKeysSql, keysPresentSql } from '../validate/checksum-sql.js'
 import type { RowShape, TableJob } from './job.js'
 
 /** Keys per DELETE, each its own transaction: short locks, a bounded statement. */

@@ -1,4 +1,5 @@
 import type { Flavor } from '../db/flavor.js'
+import { codecTerms, keysAfter } from '../db/keyset.js'
 import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
 import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
@@ -10,7 +11,7 @@ import { bulkCopy, loadDataAccepted } from './bulk.js'
 import { capBound } from './cap.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
 import { copyOutsideRows, oldestPendingMs } from './outside.js'
-import { columnTerms, type KeysetQuery, keysetAfter, type RawRow, readKeyset } from './read.js'
+import { type KeysetQuery, type RawRow, readKeyset } from './read.js'
 import { executeDdl } from './schema-sync.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget, writeBatch } from './write.js'
@@ -102,7 +103,7 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
         }),
         result.profile,
       )
-    const keyTerms = columnTerms(shape.keyCodecs)
+    const keyTerms = codecTerms(shape.keyCodecs)
     const n = shape.codecs.length
 
     if (initial) {
@@ -219,8 +220,8 @@ async function bulkFirstLoad(
   result: TableResult,
   from: { lastCursor: string | null; lastKey: Buffer[] | null; parallel: number },
 ): Promise<void> {
-  const keyTerms = columnTerms(shape.keyCodecs)
-  const where = from.lastKey ? ` WHERE ${keysetAfter(keyTerms, from.lastKey)}` : ''
+  const keyTerms = codecTerms(shape.keyCodecs)
+  const where = from.lastKey ? ` WHERE ${keysAfter(keyTerms, from.lastKey)}` : ''
   const text =
     `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${quoteId(job.sourceDef.name)}${where} ` +
     `ORDER BY ${keyTerms.map((t) => t.expr).join(', ')}`

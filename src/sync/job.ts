@@ -1,8 +1,8 @@
 import type { TableConfig } from '../config/types.js'
 import { type ColumnCodec, columnCodec } from '../db/codec.js'
 import type { Db } from '../db/connect.js'
+import { cursorTerm, type KeyTerm } from '../db/keyset.js'
 import type { RunLock } from '../db/lock.js'
-import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
 import {
   type ColumnDef,
@@ -13,7 +13,6 @@ import {
 } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
 import { cursorIsCapped, type RunCap } from './cap.js'
-import type { OrderTerm } from './read.js'
 import type { RepairResult } from './repair.js'
 
 /** Everything one table's sync needs. */
@@ -94,7 +93,7 @@ export interface RowShape {
    * TIMESTAMP), which the late-commit cap bounds (cap.ts); `columns` decide the cap's zone and precision.
    */
   cursor:
-    | (OrderTerm & {
+    | (KeyTerm & {
         dataType: string
         nullable: boolean
         temporal: boolean
@@ -137,19 +136,12 @@ export function rowShape(job: Pick<TableJob, 'config' | 'sourceDef' | 'target'>)
         throw new SyncError(`table ${sourceDef.name}: cursor column "${name}" does not exist in the source`)
       return c
     })
-    const first = cursorCols[0]!
-    const codec = columnCodec(first, flavor)
-    const expr =
-      cursorCols.length === 1
-        ? quoteId(first.name)
-        : `COALESCE(${cursorCols.map((c) => quoteId(c.name)).join(', ')})`
+    const { kind, ...term } = cursorTerm(cursorCols, flavor)
     cursor = {
-      expr,
-      select: codec.kind === 'text' ? `CAST(${expr} AS BINARY)` : expr,
-      literal: (v: Buffer) => codec.literal(v),
-      dataType: first.dataType,
+      ...term,
+      dataType: cursorCols[0]!.dataType,
       nullable: cursorCols.every((c) => c.nullable),
-      temporal: codec.kind === 'temporal',
+      temporal: kind === 'temporal',
       capped: cursorIsCapped(cursorCols),
       columns: cursorCols,
     }

@@ -1,9 +1,10 @@
 import type { PoolConnection } from 'mysql2/promise'
+import type { KeyTerm } from '../db/keyset.js'
 import { quoteId } from '../db/quote.js'
 import type { ColumnDef } from '../schema/table-def.js'
 import { futureBound } from './cap.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
-import type { KeysetQuery, OrderTerm, RawRow } from './read.js'
+import type { KeysetQuery, RawRow } from './read.js'
 
 /** The earliest valid DATE/DATETIME: below it lie zero dates ('0000-00-00') and other out-of-range stamps. */
 const FIRST_VALID = '1000-01-01'
@@ -30,7 +31,7 @@ export async function copyOutsideRows(
   job: TableJob,
   shape: RowShape,
   result: TableResult,
-  io: { read: Read; write: Write; flush(): Promise<void>; keyTerms: OrderTerm[] },
+  io: { read: Read; write: Write; flush(): Promise<void>; keyTerms: KeyTerm[] },
 ): Promise<boolean> {
   const cursor = shape.cursor!
   if (cursor.nullable) {

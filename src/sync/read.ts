@@ -1,19 +1,10 @@
 import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2/promise'
-import type { ColumnCodec } from '../db/codec.js'
 import type { RawRow } from '../db/driver.js'
-import { quoteId } from '../db/quote.js'
+import { type KeyTerm, keysAfter } from '../db/keyset.js'
+import { withDeadline } from '../observe/deadline.js'
 
 /** One row as read: the raw bytes of each selected value (null for SQL NULL). */
 export type { RawRow }
-
-/** An ordering term of a keyset read: its SQL expression and how to write a value of it back as a literal. */
-export interface OrderTerm {
-  /** Used in ORDER BY and in the keyset comparison. */
-  expr: string
-  /** Reads the term's value exactly (e.g. CAST(col AS BINARY) for text, matching `literal`). */
-  select: string
-  literal(value: Buffer): string
-}
 
 export interface KeysetQuery {
   /** Quoted table name. */
@@ -22,7 +13,7 @@ export interface KeysetQuery {
   select: string[]
   /** Fixed conditions ANDed into every batch (bounds of the run). */
   where: string[]
-  order: OrderTerm[]
+  order: KeyTerm[]
   /** Position to start after (values of `order`), or null to start at the beginning. */
   after: Buffer[] | null
   /** Rows per read, upper bound. */
@@ -49,7 +40,7 @@ export async function* readKeyset(conn: PoolConnection, q: KeysetQuery): AsyncGe
   const n = q.order.length
   for (;;) {
     const conds = [...q.where]
-    if (after) conds.push(keysetAfter(q.order, after))
+    if (after) conds.push(keysAfter(q.order, after))
     const text =
       `SELECT ${selectList} FROM ${q.from}` +
       (conds.length ? ` WHERE ${conds.join(' AND ')}` : '') +
@@ -82,39 +73,15 @@ export async function queryWithTimeout(
   options: QueryOptions,
   timeoutMs: number,
 ): Promise<[QueryResult, FieldPacket[]]> {
-  let timer: NodeJS.Timeout | undefined
   const query = conn.query(options)
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // A destroyed connection never settles the query it was running: it is left behind, unheard.
-      query.catch(() => undefined)
-      conn.destroy()
-      reject(
-        Object.assign(new Error(`query timed out after ${timeoutMs} ms`), {
-          code: 'PROTOCOL_SEQUENCE_TIMEOUT',
-        }),
-      )
-    }, timeoutMs)
+  return withDeadline(query, timeoutMs, () => {
+    // A destroyed connection never settles the query it was running: it is left behind, unheard.
+    query.catch(() => undefined)
+    conn.destroy()
+    throw Object.assign(new Error(`query timed out after ${timeoutMs} ms`), {
+      code: 'PROTOCOL_SEQUENCE_TIMEOUT',
+    })
   })
-  try {
-    return await Promise.race([query, expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** `(a, b, c) > (x, y, z)` spelled out, so both MySQL's and MariaDB's range optimizers use the index. */
-export function keysetAfter(order: OrderTerm[], values: Buffer[]): string {
-  const parts: string[] = []
-  for (let i = order.length - 1; i >= 0; i--) {
-    const term = order[i]!
-    const lit = term.literal(values[i]!)
-    const inner = parts.length ? parts[parts.length - 1] : null
-    parts.push(
-      inner ? `(${term.expr} > ${lit} OR (${term.expr} = ${lit} AND ${inner}))` : `${term.expr} > ${lit}`,
-    )
-  }
-  return parts[parts.length - 1]!
 }
 
 /** Bytes held by a batch's values, roughly. */
@@ -124,13 +91,4 @@ export function approxBytes(rows: RawRow[]): number {
     for (const v of row) total += v ? v.length + 8 : 8
   }
   return total
-}
-
-/** Order terms for plain columns, from their codecs. */
-export function columnTerms(codecs: ColumnCodec[]): OrderTerm[] {
-  return codecs.map((c) => ({
-    expr: quoteId(c.name),
-    select: c.select,
-    literal: (v: Buffer) => c.literal(v),
-  }))
 }

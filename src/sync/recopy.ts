@@ -1,9 +1,10 @@
+import { codecTerms } from '../db/keyset.js'
 import { quoteId } from '../db/quote.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
 import { nullColumns } from './incremental.js'
 import type { RowShape, TableJob, TableResult } from './job.js'
-import { columnTerms, readKeyset } from './read.js'
+import { readKeyset } from './read.js'
 import { openSnapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget, writeBatch } from './write.js'
 
@@ -74,7 +75,7 @@ export async function recopyRows(job: TableJob, shape: RowShape, result: TableRe
       from: quoteId(job.sourceDef.name),
       select: shape.codecs.map((c) => c.select),
       where: [],
-      order: columnTerms(shape.keyCodecs),
+      order: codecTerms(shape.keyCodecs),
       after: start.length ? start : null,
       batchSize: job.config.batchSize,
       timeoutMs: job.queryTimeoutMs,

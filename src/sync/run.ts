@@ -4,6 +4,7 @@ import type { Db } from '../db/connect.js'
 import { connectPair } from '../db/identity.js'
 import { acquireRunLock, type RunLock } from '../db/lock.js'
 import { DbsyncError, errorMessage, InterruptedError } from '../errors.js'
+import { withDeadline } from '../observe/deadline.js'
 import { redact } from '../observe/redact.js'
 import { crossFlavorWarnings } from '../plan/plan.js'
 import { introspect } from '../schema/introspect.js'
@@ -405,12 +406,7 @@ function describeError(err: unknown): string {
  * target that stopped answering must not hang it past query_timeout.
  */
 async function bestEffort(pipeline: Pipeline, work: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<void>((r) => {
-    timer = setTimeout(r, pipeline.queryTimeoutMs)
-  })
-  await Promise.race([work.then(noop, noop), expired])
-  clearTimeout(timer)
+  await withDeadline(work.then(noop, noop), pipeline.queryTimeoutMs, noop)
 }
 
 function noop(): void {}

@@ -1,37 +1,17 @@
-import { codecKind, columnCodec } from '../db/codec.js'
-import type { Flavor } from '../db/flavor.js'
+import { codecKind } from '../db/codec.js'
+import { type KeyTerm, keysAfter, keysAtMost, keysIn } from '../db/keyset.js'
 import { quoteId } from '../db/quote.js'
 import { assertNever } from '../errors.js'
 import { charsetMaxLen, parseColumnType } from '../schema/column-type.js'
 import type { ColumnDef } from '../schema/table-def.js'
 
+// The key vocabulary lives in db/keyset.ts; these re-exports keep validate's and repair's imports stable.
+export { type KeyTerm, keysAfter, keysAtMost, keysIn, keyTerms } from '../db/keyset.js'
+
 /*
  * The SQL text of the chunked comparison (checksum.ts runs it). Every expression here runs unchanged on
  * MySQL 5.7/8 and MariaDB: SHA1, HEX, CAST, CONV, CONCAT_WS and SUM behave the same on all of them.
  */
-
-/** A primary-key column as one side reads and compares it. */
-export interface KeyTerm {
-  name: string
-  /** In ORDER BY and in range conditions: the bare column, so the server walks the primary key. */
-  expr: string
-  /** Reads the value exactly (text through CAST AS BINARY), matching `literal`. */
-  select: string
-  literal(value: Buffer): string
-}
-
-/** Key terms of one side; literals use that side's spelling of character-set names. */
-export function keyTerms(columns: ColumnDef[], flavor: Flavor): KeyTerm[] {
-  return columns.map((c) => {
-    const codec = columnCodec(c, flavor)
-    return {
-      name: c.name,
-      expr: quoteId(c.name),
-      select: codec.select,
-      literal: (v: Buffer) => codec.literal(v),
-    }
-  })
-}
 
 /**
  * An exact, short text image of a column's value, the same on both servers for the same stored value:
@@ -125,26 +105,6 @@ export interface KeyRange {
   hi: Buffer[] | null
 }
 
-/** `(a, b) > (x, y)` spelled out, so both servers' range optimizers use the primary key. */
-export function keysAfter(keys: KeyTerm[], values: Buffer[]): string {
-  return nest(keys, values, '>', '>')
-}
-
-/** `(a, b) <= (x, y)` spelled out. */
-export function keysAtMost(keys: KeyTerm[], values: Buffer[]): string {
-  return nest(keys, values, '<', '<=')
-}
-
-function nest(keys: KeyTerm[], values: Buffer[], strict: string, last: string): string {
-  let inner = ''
-  for (let i = keys.length - 1; i >= 0; i--) {
-    const { expr, literal } = keys[i]!
-    const lit = literal(values[i]!)
-    inner = inner ? `(${expr} ${strict} ${lit} OR (${expr} = ${lit} AND ${inner}))` : `${expr} ${last} ${lit}`
-  }
-  return inner
-}
-
 /** The WHERE conditions of a range. */
 export function rangeWhere(keys: KeyTerm[], r: KeyRange): string[] {
   const out: string[] = []
@@ -201,17 +161,6 @@ export function rowImagesSql(
     `SELECT ${select.join(', ')} FROM ${quoteId(table)}${where(conds)} ORDER BY ${order}` +
     (limit === null ? '' : ` LIMIT ${limit}`)
   )
-}
-
-/** `k IN (...)` for one key column, else `(a = x AND b = y) OR ...`: both optimizers make it a range. */
-export function keysIn(keys: KeyTerm[], values: Buffer[][]): string {
-  if (keys.length === 1) {
-    const k = keys[0]!
-    return `${k.expr} IN (${values.map((v) => k.literal(v[0]!)).join(', ')})`
-  }
-  return values
-    .map((v) => `(${keys.map((k, i) => `${k.expr} = ${k.literal(v[i]!)}`).join(' AND ')})`)
-    .join(' OR ')
 }
 
 /** Which of these keys a side holds (by the server's own equality, collation included). */

@@ -1,10 +1,8 @@
 import type { TableConfig } from '../config/types.js'
-import { columnCodec } from '../db/codec.js'
 import type { Db } from '../db/connect.js'
-import { quoteId } from '../db/quote.js'
+import { cursorTerm, type KeyTerm, keysAfter } from '../db/keyset.js'
 import { column, type TableDef } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
-import { type KeyTerm, keysAfter } from './checksum-sql.js'
 
 /**
  * Rows whose source cursor is past the saved position were changed after the last sync: they are pending,
@@ -26,14 +24,11 @@ export function pendingRule(
     if (!c) throw new Error(`cursor column "${name}" does not exist in the source`)
     return c
   })
-  const first = cols[0]!
-  const expr =
-    cols.length === 1 ? quoteId(first.name) : `COALESCE(${cols.map((c) => quoteId(c.name)).join(', ')})`
-  const codec = columnCodec(first, source.flavor)
-  const label = config.cursor.join(', ')
+  const cursor = cursorTerm(cols, source.flavor)
+  const { expr, name: label } = cursor
   const last = state?.lastCursor == null ? null : Buffer.from(state.lastCursor, 'utf8')
   const lastKey = state?.lastKey?.length === keys.length ? state.lastKey : null
-  const changedSince = last ? `(${expr} IS NOT NULL AND ${expr} >= ${codec.literal(last)})` : null
+  const changedSince = last ? `(${expr} IS NOT NULL AND ${expr} >= ${cursor.literal(last)})` : null
   if (state?.phase === 'initial' && lastKey) {
     const pending = [keysAfter(keys, lastKey), ...(changedSince ? [changedSince] : [])].join(' OR ')
     return {
@@ -45,7 +40,6 @@ export function pendingRule(
   if (state?.phase === 'initial' || !last) {
     return { pending: '1', detail: 'incremental, nothing loaded yet: every source row is pending' }
   }
-  const cursor: KeyTerm = { name: label, expr, select: expr, literal: (v) => codec.literal(v) }
   return {
     pending: lastKey
       ? `(${expr} IS NOT NULL AND ${keysAfter([cursor, ...keys], [last, ...lastKey])})`
