@@ -1,27 +1,18 @@
-import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
-import type { Flavor } from '../db/flavor.js'
 import { quoteId } from '../db/quote.js'
 import { InterruptedError, SyncError } from '../errors.js'
-import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
-import { describeChange, diffTable, keptColumn } from '../schema/diff.js'
-import type { TableDef } from '../schema/table-def.js'
+import { describeChange, diffTable } from '../schema/diff.js'
+import { refreshDdl, refreshNames } from '../schema/load-ddl.js'
 import { stateQuery } from '../state/sync-state.js'
 import { prefetch, streamBatches } from './batches.js'
 import { bulkCopy, loadDataAccepted } from './bulk.js'
 import { capBound } from './cap.js'
-import { lastKeyAt, nullColumns } from './incremental.js'
-import type { RowShape, TableJob, TableResult } from './job.js'
+import { lastKeyAt } from './incremental.js'
+import { nullColumns, type RowShape, type TableJob, type TableResult } from './job.js'
 import { executeDdl } from './schema-sync.js'
 import { openSnapshot, type Snapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget } from './write.js'
-
-/** Staging and retired-table names for a table: short (identifiers stop at 64) and stable. */
-export function refreshNames(table: string): { stage: string; old: string } {
-  const h = createHash('sha256').update(table).digest('hex').slice(0, 16)
-  return { stage: `_dbsync_stage_${h}`, old: `_dbsync_old_${h}` }
-}
 
 /**
  * Rebuild a table: load every source row into a staging table, then swap it in with one RENAME TABLE.
@@ -195,48 +186,6 @@ async function insertRefresh(
     await writer.flush().catch(() => undefined)
     throw err
   }
-}
-
-/**
- * The DDL of a full refresh, in its three steps (also what `diff-schema --sql` prints): clear stale
- * staging tables and create the new one, keeping the target-only columns (schema handling never drops);
- * after the bulk load, build its indexes once, sorted, far cheaper than maintaining them row by row; then
- * the swap.
- */
-export function refreshDdl(
-  name: string,
-  source: TableDef,
-  target: TableDef | undefined,
-  exists: boolean,
-  flavor: Flavor,
-): { prepare: string[]; afterLoad: string[]; swap: string[] } {
-  const { stage, old } = refreshNames(name)
-  const def = withKeptColumns(source, target)
-  const indexes = renderAddIndexes(def, stage)
-  return {
-    prepare: [
-      `DROP TABLE IF EXISTS ${quoteId(stage)}, ${quoteId(old)}`,
-      renderCreateTable(def, flavor, stage, { deferIndexes: true }),
-    ],
-    afterLoad: indexes ? [indexes] : [],
-    swap: exists
-      ? [
-          `RENAME TABLE ${quoteId(name)} TO ${quoteId(old)}, ${quoteId(stage)} TO ${quoteId(name)}`,
-          `DROP TABLE IF EXISTS ${quoteId(old)}`,
-        ]
-      : [`RENAME TABLE ${quoteId(stage)} TO ${quoteId(name)}`],
-  }
-}
-
-/** The source definition plus the columns only the target still has, made nullable. */
-export function withKeptColumns(source: TableDef, target: TableDef | undefined): TableDef {
-  if (!target) return source
-  // Column names compare case-insensitively, as on the server (and in schema/diff.ts).
-  const names = new Set(source.columns.map((c) => c.name.toLowerCase()))
-  const kept = target.columns
-    .filter((c) => !names.has(c.name.toLowerCase()) && !c.name.startsWith('_dlt_'))
-    .map(keptColumn)
-  return { ...source, columns: [...source.columns, ...kept] }
 }
 
 async function tableExists(target: Db, name: string): Promise<boolean> {

@@ -1,15 +1,13 @@
-import type { Flavor } from '../db/flavor.js'
 import { codecTerms, keysAfter } from '../db/keyset.js'
 import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
-import { renderAddIndexes, renderCreateTable } from '../schema/ddl.js'
 import { introspect } from '../schema/introspect.js'
-import type { TableDef } from '../schema/table-def.js'
+import { firstLoadDdl } from '../schema/load-ddl.js'
 import type { Phase, StateUpdate } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
 import { bulkCopy, loadDataAccepted } from './bulk.js'
 import { capBound } from './cap.js'
-import type { RowShape, TableJob, TableResult } from './job.js'
+import { nullColumns, type RowShape, type TableJob, type TableResult } from './job.js'
 import { copyOutsideRows, oldestPendingMs } from './outside.js'
 import { type KeysetQuery, type RawRow, readKeyset } from './read.js'
 import { executeDdl } from './schema-sync.js'
@@ -304,18 +302,6 @@ export async function lastKeyAt(
   return row ? (row as Buffer[]) : null
 }
 
-/**
- * The DDL of an incremental table the target lacks (also what `diff-schema --sql` prints): the table
- * without its secondary and `_dlt_id` indexes, which the first load adds once its rows are in, given the
- * index names the table already has.
- */
-export function firstLoadDdl(def: TableDef, flavor: Flavor) {
-  return {
-    create: renderCreateTable(def, flavor, def.name, { deferIndexes: true }),
-    afterLoad: (existing: ReadonlySet<string> = new Set()) => renderAddIndexes(def, def.name, existing),
-  }
-}
-
 /** Add the indexes a first load deferred. */
 async function finishInitialLoad(job: TableJob): Promise<void> {
   const defs = await introspect(job.target, [job.config.name])
@@ -328,13 +314,4 @@ async function finishInitialLoad(job: TableJob): Promise<void> {
 async function hasRows(job: TableJob): Promise<boolean> {
   const [rows] = await job.target.pool.query(`SELECT 1 FROM ${quoteId(job.config.name)} LIMIT 1`)
   return (rows as unknown[]).length > 0
-}
-
-/** Columns the target has and the source no longer has: they receive NULL from now on. */
-export function nullColumns(job: Pick<TableJob, 'sourceDef' | 'targetDef'>): string[] {
-  if (!job.targetDef) return []
-  const names = new Set(job.sourceDef.columns.map((c) => c.name))
-  return job.targetDef.columns
-    .filter((c) => !names.has(c.name) && c.generated === null && !c.name.startsWith('_dlt_'))
-    .map((c) => c.name)
 }

@@ -148,3 +148,12 @@ export function rowShape(job: Pick<TableJob, 'config' | 'sourceDef' | 'target'>)
   }
   return { codecs, keyCodecs, keyIndexes, cursor }
 }
+
+/** Columns the target has and the source no longer has: they receive NULL from now on. */
+export function nullColumns(job: Pick<TableJob, 'sourceDef' | 'targetDef'>): string[] {
+  if (!job.targetDef) return []
+  const names = new Set(job.sourceDef.columns.map((c) => c.name))
+  return job.targetDef.columns
+    .filter((c) => !names.has(c.name) && c.generated === null && !c.name.startsWith('_dlt_'))
+    .map((c) => c.name)
+}

@@ -8,8 +8,7 @@ import { deleteKeysSql, type KeyTerm, keysIn, keyTerms } from '../validate/check
 import { pendingRule } from '../validate/pending.js'
 import { rawQuery } from '../validate/read-pair.js'
 import { absentInSource, DELETE_BATCH } from './deletes.js'
-import { nullColumns } from './incremental.js'
-import type { RowShape, TableJob } from './job.js'
+import { nullColumns, type RowShape, type TableJob } from './job.js'
 import { queryWithTimeout } from './read.js'
 import { buildInserts, type WriteTarget } from './write.js'
 
