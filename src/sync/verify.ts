@@ -6,6 +6,12 @@ import { log } from '../observe/log.js'
 import { redact } from '../observe/redact.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableDef } from '../schema/table-def.js'
+import {
+  ensureVerifyTable,
+  readVerifyPosition,
+  saveVerifyPosition,
+  type VerifyPosition,
+} from '../state/verify-state.js'
 import type { RunCap } from './cap.js'
 import { type RowShape, rowShape, type TableJob, type TableResult } from './job.js'
 import { type ChunkOutcome, repairTable } from './repair.js'
@@ -34,13 +40,8 @@ export interface VerifyStatus {
   last_error: string | null
 }
 
-interface TableVerify {
+interface TableVerify extends VerifyPosition {
   settings: VerifySettings
-  next: Buffer[] | null
-  passStarted: number | null
-  lastFull: number | null
-  chunks: Record<ChunkOutcome, number>
-  rowsRepaired: number
   lastError: string | null
 }
 
@@ -56,10 +57,12 @@ const CHUNK_ROWS = 10_000
  * Throttled two ways so it never starves the syncs: at most `max_rows_per_second` source rows per second
  * (it sleeps between chunks), and at most `budgetMs` per run; a pass that does not fit goes on at the next
  * run from the chunk where it stopped. A table is due `every` after its last full pass ended. Positions
- * live in this process: after a restart every table is due again.
+ * are saved on the target after every chunk (state/verify-state.ts): a restarted process resumes the pass
+ * where the last one stopped, and knows when each table was last verified in full.
  */
 export class Verifier {
   private readonly tables = new Map<string, TableVerify>()
+  private ensured = false
 
   constructor(
     private readonly budgetMs: number,
@@ -81,7 +84,7 @@ export class Verifier {
     for (const { job, shape } of jobs) {
       const settings = job.config.verify
       if (!settings || signal.aborted || this.now() >= deadline) continue
-      const t = this.entry(job.config.name, settings)
+      const t = await this.entry(job, settings)
       if (t.passStarted === null && !this.due(t)) continue
       await this.slice(job, shape, t, deadline, signal)
     }
@@ -107,22 +110,41 @@ export class Verifier {
     return out
   }
 
-  private entry(name: string, settings: VerifySettings): TableVerify {
+  /** The table's entry; on first sight, from the position saved on the target by an earlier process. */
+  private async entry(job: TableJob, settings: VerifySettings): Promise<TableVerify> {
+    const name = job.config.name
     let t = this.tables.get(name)
     if (!t) {
+      const saved = await readVerifyPosition(job.target, job.pipeline, name).catch((err: unknown) => {
+        log().warn(
+          { event: 'verify_error', table: name, error: redact(errorMessage(err)) },
+          `${name}: verification: cannot read the saved position, starting afresh`,
+        )
+        return null
+      })
       t = {
-        settings,
         next: null,
         passStarted: null,
         lastFull: null,
         chunks: emptyChunks(),
         rowsRepaired: 0,
+        ...saved,
+        settings,
         lastError: null,
       }
+      if (t.lastFull !== null) this.metrics?.verifyFull(name, t.lastFull)
       this.tables.set(name, t)
     }
     t.settings = settings
     return t
+  }
+
+  private async save(job: TableJob, t: TableVerify): Promise<void> {
+    if (!this.ensured) {
+      await ensureVerifyTable(job.target)
+      this.ensured = true
+    }
+    await saveVerifyPosition(job.target, job.pipeline, job.config.name, t)
   }
 
   private due(t: TableVerify): boolean {
@@ -161,7 +183,10 @@ export class Verifier {
         if (r.next === null) {
           t.passStarted = null
           t.lastFull = this.now()
-          this.metrics?.verifyFull(table, t.lastFull)
+        }
+        await this.save(job, t)
+        if (r.next === null) {
+          this.metrics?.verifyFull(table, t.lastFull!)
           log().info(
             { event: 'verify_pass_end', table, ...t.chunks, rows_repaired: t.rowsRepaired },
             `${table}: verified (${t.chunks.equal} chunks equal, ${t.chunks.repaired} repaired, ` +

@@ -95,4 +95,62 @@ describe('scheduled verification (verify: in the pipeline)', () => {
     d.child.kill('SIGTERM')
     expect(await d.exit).toBe(0)
   }, 240_000)
+
+  it('resumes a verification pass after a restart from the position saved on the target', async () => {
+    const src = fx.dbs().source
+    await src.query(
+      'CREATE TABLE IF NOT EXISTS digits (d INT PRIMARY KEY); INSERT IGNORE INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)',
+    )
+    await src.query(`${DDL('resumed')}; ${ROWS('resumed')}`)
+    const file = await fx.pipeline(
+      'resumed',
+      '  - name: resumed\n    verify: { every: 1h, max_rows_per_second: 1000 }',
+      'health:\n  port: 1\n  host: 127.0.0.1\n',
+    )
+    const saved = async () => {
+      const [rows] = await fx
+        .dbs()
+        .target.query(
+          "SELECT next_key, pass_started_at, last_full_at, chunks_equal FROM _sync_verify WHERE table_name = 'resumed'",
+        )
+      return (rows as Array<Record<string, unknown>>)[0]
+    }
+    // 3,000 rows in chunks of 1,000 at 1,000 rows/s: a pass spans runs. Stop after its first chunk. A pass
+    // is 4 chunks: the last, after the 3,000th key, is empty.
+    const port1 = await freePort()
+    const first = startDaemon(['sync', '-p', file, '--every', '2s', '--health-port', String(port1)])
+    const before = await waitFor(
+      'a pass saved half-way',
+      async () => {
+        const row = await saved().catch(() => undefined)
+        return row && row.next_key !== null && row.last_full_at === null ? row : undefined
+      },
+      120_000,
+    )
+    first.child.kill('SIGTERM')
+    expect(await first.exit).toBe(0)
+    const stopped = (await saved())!
+    expect(stopped.last_full_at).toBeNull()
+    expect(stopped.pass_started_at).toEqual(before.pass_started_at)
+    const done = Number(stopped.chunks_equal)
+    expect(done).toBeGreaterThanOrEqual(1)
+    expect(done).toBeLessThan(4)
+
+    // A new process goes on from the saved key: it compares only the chunks the first one had not.
+    const port2 = await freePort()
+    const second = startDaemon(['sync', '-p', file, '--every', '2s', '--health-port', String(port2)])
+    const end = await waitFor(
+      'the pass completed by the second process',
+      async () => {
+        const row = await saved()
+        return row?.last_full_at !== null ? row : undefined
+      },
+      120_000,
+    )
+    expect(Number(end!.chunks_equal)).toBe(4)
+    const m = (await get(port2, '/metrics')).body
+    expect(sample(m, 'dbsync_verify_chunks_total', { table: 'resumed', result: 'equal' })).toBe(4 - done)
+    second.child.kill('SIGTERM')
+    expect(await second.exit).toBe(0)
+  }, 240_000)
 })
