@@ -5,7 +5,14 @@ import { registerSecret } from '../observe/redact.js'
 import { parseDuration } from './duration.js'
 import type { Locator } from './issues.js'
 import type { PipelineFile } from './schema.js'
-import type { ConnectionOptions, Pipeline, SslOptions, Strategy, TableSelector } from './types.js'
+import {
+  type ConnectionOptions,
+  DEFAULT_PARALLEL,
+  type Pipeline,
+  type SslOptions,
+  type Strategy,
+  type TableSelector,
+} from './types.js'
 import { type DatabaseUrl, parseDatabaseUrl } from './url.js'
 
 /** mysql2's own default: long enough for a TLS handshake across regions, short enough to fail fast. */
@@ -169,6 +176,16 @@ function buildSelector(table: TableFile, defaults: PipelineFile['defaults'], lin
       everyMs: parseDuration(verify.every ?? '6h'),
       repair: verify.repair ?? true,
       maxRowsPerSecond: verify.max_rows_per_second ?? 20_000,
+    }
+  }
+  // Field by field too; absent when neither sets it (the load uses DEFAULT_PARALLEL).
+  const parallel =
+    table.parallel || defaults?.parallel ? { ...defaults?.parallel, ...table.parallel } : undefined
+  if (parallel) {
+    selector.parallel = {
+      aboveRows: parallel.above_rows ?? DEFAULT_PARALLEL.aboveRows,
+      rangeRows: parallel.range_rows ?? DEFAULT_PARALLEL.rangeRows,
+      workers: parallel.workers ?? DEFAULT_PARALLEL.workers,
     }
   }
   return selector

@@ -92,6 +92,21 @@ const tableSettings = {
   })
     .optional()
     .describe('scheduled mode: compare the table with the source between syncs, throttled, and repair it'),
+  parallel: mapping({
+    above_rows: z
+      .int({ error: 'expected a whole number' })
+      .min(0, { error: 'expected a whole number' })
+      .optional()
+      .describe(
+        'split a first load or full refresh of a table estimated at this many rows or more (default 2000000)',
+      ),
+    range_rows: positiveInt().optional().describe('rows per key range (default 500000)'),
+    workers: positiveInt()
+      .optional()
+      .describe('key ranges one instance loads at once (default 4); workers: shared instances join in'),
+  })
+    .optional()
+    .describe('load one big table in primary-key ranges at once, each resumable, swapped in when whole'),
 }
 
 const tableSchema = mapping({

@@ -99,6 +99,7 @@ function toTableConfig(name: string, selector: TableSelector): TableConfig {
   if (selector.primaryKey !== undefined) table.primaryKey = [...selector.primaryKey]
   if (selector.strategyInferred) table.strategyInferred = true
   if (selector.verify !== undefined) table.verify = { ...selector.verify }
+  if (selector.parallel !== undefined) table.parallel = { ...selector.parallel }
   return table
 }
 

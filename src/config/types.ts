@@ -60,7 +60,21 @@ export interface TableSelector {
   deletes: DeletesMode
   /** `verify:` after merging defaults; absent when neither the table nor `defaults` sets it. */
   verify?: VerifySettings
+  /** Key-range loading of a whole table; absent: DEFAULT_PARALLEL. */
+  parallel?: ParallelSettings
 }
+
+/** Loading one big table in key ranges at once (sync/range-load.ts). */
+export interface ParallelSettings {
+  /** Split a whole-table load when the source estimates at least this many rows. */
+  aboveRows: number
+  /** Rows per range. */
+  rangeRows: number
+  /** Ranges this instance loads at once. */
+  workers: number
+}
+
+export const DEFAULT_PARALLEL: ParallelSettings = { aboveRows: 2_000_000, rangeRows: 500_000, workers: 4 }
 
 /** Scheduled verification of a table (sync/verify.ts). */
 export interface VerifySettings {
@@ -83,6 +97,8 @@ export interface TableConfig {
   lagMs: number
   deletes: DeletesMode
   verify?: VerifySettings
+  /** Key-range loading of a whole table; absent: DEFAULT_PARALLEL. */
+  parallel?: ParallelSettings
   /** Line of the selector that chose this table. */
   line: number
 }

@@ -186,12 +186,12 @@ export function stateQuery(db: DynamicKysely, u: StateUpdate) {
     })
 }
 
-// Keys are stored readable where they can be: a UTF-8 value as a JSON string, other bytes as {"hex": ...}.
-function encodeKey(key: Buffer[]): string {
+/** Keys are stored readable where they can be: a UTF-8 value as a JSON string, other bytes as {"hex": ...}. */
+export function encodeKey(key: Buffer[]): string {
   return JSON.stringify(key.map((b) => (isReadableUtf8(b) ? b.toString('utf8') : { hex: b.toString('hex') })))
 }
 
-function decodeKey(text: string): Buffer[] {
+export function decodeKey(text: string): Buffer[] {
   const parts = JSON.parse(text) as Array<string | { hex: string }>
   return parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.hex, 'hex')))
 }

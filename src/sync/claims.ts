@@ -14,6 +14,8 @@ import {
 import type { TableResult } from './job.js'
 import type { SyncEvents } from './run.js'
 
+const HELD = 'held by another instance'
+
 /** What a table may do in this run: go ahead under `lock`, or be left to another instance. */
 export type TableEntry =
   | { kind: 'run'; lock: Pick<RunLock, 'held'>; release(): Promise<void>; reread: boolean }
@@ -76,7 +78,7 @@ export async function sharedGate(
           }
         }
         const heldBy = await claimHolder(target, pipeline.name, table).catch(() => null)
-        return { kind: 'skip', reason: 'held by another instance', heldBy }
+        return { kind: 'skip', reason: HELD, heldBy }
       }
       try {
         if (mode.skipSynced && (await syncedSince(target, pipeline.name, table, since))) {
@@ -102,6 +104,8 @@ export async function runGated(
   config: TableConfig,
   events: Pick<SyncEvents, 'tableEnd'>,
   sync: (lock: Pick<RunLock, 'held'>, reread: boolean) => Promise<TableResult>,
+  /** A skipped table: work the holder shares (its key ranges, range-load.ts), if any. */
+  help?: (result: TableResult) => Promise<void>,
 ): Promise<TableResult> {
   let entry: TableEntry
   try {
@@ -119,6 +123,7 @@ export async function runGated(
     case 'skip': {
       const result = { ...blankResult(config.name, config.strategy, 'skipped'), held_by: entry.heldBy }
       result.warnings.push(entry.heldBy ? `${entry.reason}: ${entry.heldBy}` : entry.reason)
+      if (entry.reason === HELD) await help?.(result)
       events.tableEnd?.(result)
       return result
     }

@@ -27,6 +27,7 @@ import { detectDeletes } from './deletes.js'
 import { dropStaleStaging, syncFullRefresh } from './full-refresh.js'
 import { syncIncremental } from './incremental.js'
 import { rowShape, type TableJob, type TableResult } from './job.js'
+import { joinRangeLoad, rangedLoad } from './range-load.js'
 import { recopyRows } from './recopy.js'
 import { emptyRepair, refreshRepair, repairTable } from './repair.js'
 import { backoffDelay, isTransient, sleep } from './retry.js'
@@ -141,20 +142,40 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
           ...gone.map((m) => missingTableResult(m, opts.events ?? {})),
           ...tables.map((t) =>
             limit(() =>
-              runGated(gate, t, opts.events ?? {}, (tableLock, reread) =>
-                syncTableWithRetry(
-                  pipeline,
-                  pair,
-                  t,
-                  sourceDefs.get(t.name)!,
-                  loadId,
-                  { fullRefresh: Boolean(opts.fullRefresh), repair: Boolean(opts.repair) },
-                  signal,
-                  opts.events ?? {},
-                  // A claimed table may have moved on under another instance since the run began.
-                  { ...known, reread },
-                  tableLock,
-                ),
+              runGated(
+                gate,
+                t,
+                opts.events ?? {},
+                (tableLock, reread) =>
+                  syncTableWithRetry(
+                    pipeline,
+                    pair,
+                    t,
+                    sourceDefs.get(t.name)!,
+                    loadId,
+                    { fullRefresh: Boolean(opts.fullRefresh), repair: Boolean(opts.repair) },
+                    signal,
+                    opts.events ?? {},
+                    // A claimed table may have moved on under another instance since the run began.
+                    { ...known, reread },
+                    tableLock,
+                  ),
+                (skipped) =>
+                  joinRangeLoad(
+                    {
+                      pipeline: pipeline.name,
+                      config: t,
+                      source: pair.source,
+                      target: pair.target,
+                      sourceDef: sourceDefs.get(t.name)!,
+                      loadId,
+                      signal,
+                      cap,
+                      queryTimeoutMs: pipeline.queryTimeoutMs,
+                      progress: (rows) => opts.events?.progress?.(t.name, rows),
+                    },
+                    skipped,
+                  ),
               ),
             ),
           ),
@@ -362,11 +383,13 @@ async function syncTable(
   const shape = rowShape(job)
   if (mode.fullRefresh || job.config.strategy === 'full_refresh') {
     const refreshStarted = Date.now()
-    await syncFullRefresh(job, shape, result)
+    if (!(await rangedLoad(job, shape, result, 'full_refresh'))) await syncFullRefresh(job, shape, result)
     // A full refresh rebuilds the whole table from one snapshot: it is the repair (keyless tables too).
     if (mode.repair) result.repair = refreshRepair((Date.now() - refreshStarted) / 1000)
     return
   }
+  // A big table's first load goes in key ranges, through the staging table (range-load.ts).
+  if (!job.targetDef && (await rangedLoad(job, shape, result, 'first_load'))) return
   await dropStaleStaging(job)
   if (!job.targetDef) {
     // The first load adds the indexes once it is done (incremental.ts).

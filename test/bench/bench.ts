@@ -4,7 +4,7 @@
  * a large incremental merge. Every copy is checked bit-exact with `dbsync validate --data`.
  * Options: --shape a,b (default all: orders,narrow,lineitem,many,blobs,insert-path,merge), --size large,
  * --rows N (the orders table), --scale F (every size times F, for a quick try), --runs K (median of K,
- * default 3), --json.
+ * default 3), --ranges N (whole-table loads in N key ranges at once), --json.
  */
 import os from 'node:os'
 import mysql from 'mysql2/promise'
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const [src, tgt] = await Promise.all([open(source), open(target)])
   const results: Row[] = []
   try {
-    const runner = new Runner(source, target, src, tgt, RUNS, results, say)
+    const runner = new Runner(source, target, src, tgt, RUNS, results, say, parallelDefaults())
     const shapes = SHAPES.filter((s) => WANTED.includes(s.name))
     // insert-path and merge reuse the orders data.
     if (
@@ -84,6 +84,18 @@ async function main(): Promise<void> {
   } else {
     process.stdout.write(`\n${renderTable(results)}\n\nmachine: ${machine()}\n`)
   }
+}
+
+/**
+ * `--ranges N`: every whole-table load split into N key ranges of the orders table's size, N at once
+ * (the pipeline's `parallel:`), to compare with the single sequential load.
+ */
+function parallelDefaults(): string {
+  const ranges = option('--ranges')
+  if (ranges === undefined) return ''
+  const n = Number(ranges)
+  const rangeRows = Math.ceil(rowsOf(SHAPES.find((s) => s.name === 'orders')!) / n)
+  return `defaults:\n  parallel: { above_rows: 0, range_rows: ${rangeRows}, workers: ${n} }\n`
 }
 
 function rowsOf(shape: Shape): number {

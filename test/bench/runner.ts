@@ -17,6 +17,8 @@ export class Runner {
     private readonly runs: number,
     private readonly results: Row[],
     private readonly say: (s: string) => void,
+    /** `defaults:` of every pipeline file, as YAML ('' for none). */
+    private readonly defaults = '',
   ) {}
 
   async generate(shape: Shape, rows: number): Promise<void> {
@@ -151,7 +153,7 @@ export class Runner {
     const targetUrl = `mysql://root@${this.target.host}:${this.target.port}/copy_${name.replace(/\W/g, '_')}`
     await writeFile(
       file,
-      `version: 1\nname: bench_${name.replace(/\W/g, '_')}\nsource:\n  url: "${sourceUrl}"\ntarget:\n  url: "${targetUrl}"\nconcurrency: 4\ntables:\n${tables}\n`,
+      `version: 1\nname: bench_${name.replace(/\W/g, '_')}\nsource:\n  url: "${sourceUrl}"\ntarget:\n  url: "${targetUrl}"\n${this.defaults}concurrency: 4\ntables:\n${tables}\n`,
     )
     return file
   }

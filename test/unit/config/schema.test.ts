@@ -64,6 +64,7 @@ describe('pipeline schema', () => {
       'lag',
       'deletes',
       'verify',
+      'parallel',
     ])
     expect(allowedKeys(pipelineFileSchema, ['defaults', 'verify'])).toEqual([
       'every',
