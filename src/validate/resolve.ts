@@ -6,7 +6,7 @@ import type { Db } from '../db/connect.js'
 import { ConfigError } from '../errors.js'
 import { introspect, listViews } from '../schema/introspect.js'
 import { column, type TableDef } from '../schema/table-def.js'
-import type { Issue } from './rules.js'
+import type { Issue } from './issue.js'
 
 /**
  * The names a pipeline gives that the source lacks: a table (or a view named as one), a primary_key

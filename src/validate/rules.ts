@@ -4,21 +4,11 @@ import type { Pipeline, TableConfig, TableSelector } from '../config/types.js'
 import { missedCursorWarning } from '../plan/init-pipeline.js'
 import { cursorRisks } from '../schema/cursor-risks.js'
 import { column, type TableDef } from '../schema/table-def.js'
+import type { Issue } from './issue.js'
 import { missingNames } from './resolve.js'
 
-/** One finding of `validate`, tied to the `tables:` entry (its line) that caused it. */
-export interface Issue {
-  /** The table, or the selector's pattern when the issue is about the entry itself. */
-  table: string
-  /** 1-based line of the selector in the pipeline file. */
-  line: number
-  /** The column concerned, when there is one. */
-  column?: string
-  /** A full sentence naming the table (and column); the caller prefixes `file:line:`. */
-  message: string
-  /** How to fix it, when we know. */
-  hint?: string
-}
+// Issue lives in issue.ts (resolve.ts reports them too); importers of the rules read it here.
+export type { Issue } from './issue.js'
 
 /** Errors make the pipeline invalid (exit 2); warnings are printed and the exit stays 0. */
 export interface CheckResult {
