@@ -65,13 +65,15 @@ function isShortString(c: Pick<ColumnDef, 'dataType' | 'charset' | 'columnType'>
 }
 
 /**
- * SHA1 of a row's images joined by '#' (no image contains it). CONCAT_WS skips NULLs, so a trailing flag
- * per column ('1' for NULL) keeps NULL apart from '' and says which column was NULL.
+ * SHA1 of a row's images joined by '#' (no image contains it). CONCAT_WS skips NULLs, so a nullable
+ * column's NULL becomes 'N', which no image is (images are digits, '-', '.', 'e' and hex): NULL stays
+ * apart from '' and from every value. A NOT NULL column needs no such guard: were its value NULL on one side
+ * (a hand-altered target), CONCAT_WS would skip it there and the joined text would hold one '#' less.
+ * Cheaper than the flag per column it replaces (about 15% of the images' server CPU on the bench table).
  */
 export function rowDigest(columns: ColumnDef[]): string {
-  const images = columns.map(columnImage)
-  const flags = columns.map((c) => `ISNULL(${quoteId(c.name)})`)
-  return `SHA1(CONCAT_WS('#', ${[...images, `CONCAT(${flags.join(', ')})`].join(', ')}))`
+  const images = columns.map((c) => (c.nullable ? `COALESCE(${columnImage(c)}, 'N')` : columnImage(c)))
+  return `SHA1(CONCAT_WS('#', ${images.join(', ')}))`
 }
 
 /**

@@ -56,10 +56,8 @@ describe('columnImage', () => {
 describe('rowDigest and chunkHashSql', () => {
   const cols = [col('id', 'int'), col('name', 'varchar(10)', { nullable: true })]
 
-  it('joins the images and a NULL flag per column, so NULL and empty differ', () => {
-    expect(rowDigest(cols)).toBe(
-      "SHA1(CONCAT_WS('#', CAST(`id` AS CHAR), SHA1(`name`), CONCAT(ISNULL(`id`), ISNULL(`name`))))",
-    )
+  it("joins the images, a nullable column's NULL as 'N', so NULL and empty differ", () => {
+    expect(rowDigest(cols)).toBe("SHA1(CONCAT_WS('#', CAST(`id` AS CHAR), COALESCE(SHA1(`name`), 'N')))")
   })
 
   it('counts and sums 64 digest bits per row over the range, 2^128 for a row without a digest', () => {
