@@ -1,0 +1,144 @@
+import { keysAfter } from '../db/keyset.js'
+import { quoteId } from '../db/quote.js'
+import { introspect } from '../schema/introspect.js'
+import { firstLoadDdl } from '../schema/load-ddl.js'
+import { bulkCopy, loadDataAccepted } from './bulk.js'
+import { type IncrementalRun, stateOf } from './incremental-run.js'
+import type { RowShape, TableJob } from './job.js'
+import type { RawRow } from './read.js'
+import { executeDdl } from './schema-sync.js'
+import type { Snapshot } from './snapshot.js'
+import { writeBatch } from './write.js'
+
+/**
+ * The first load of an incremental table: the whole table in primary-key order (a sequential scan of the
+ * clustered index, through LOAD DATA), saving the key position with each batch, so a killed first load
+ * resumes where it stopped. Before it starts it fixes a cursor bound B (see initialBound). Every row
+ * changed after the load began carries a cursor value at or above B, so once the load is done the
+ * incremental position becomes "cursor >= B" and those rows are read again; rows below B were committed
+ * before the first snapshot and the key-order copy saw them. Returns false if the run was asked to stop.
+ */
+export async function firstLoad(run: IncrementalRun, cap: string | undefined): Promise<boolean> {
+  const { job, pos, w } = run
+  // The bound is fixed once: a resumed first load keeps the one it started with.
+  const resuming = job.state?.phase === 'initial' && job.state.lastCursor !== null
+  pos.lastCursor = resuming ? job.state!.lastCursor : await initialBound(run.snap, run.shape, job, cap)
+  pos.lastKey = resuming ? job.state!.lastKey : null
+  // Rows already in the target that this load did not write (a table switched from full refresh, a
+  // copy made before dbsync) are merged row by row: the upsert counts what it really changed.
+  const foreign = !resuming && job.targetDef !== undefined && (await hasRows(job))
+  if (!foreign && (await loadDataAccepted(w))) {
+    // A table created by this run holds no rows yet: its batches can load two at a time.
+    await bulkFirstLoad(run, job.targetDef === undefined && !resuming ? 2 : 1)
+  } else {
+    await keysetFirstLoad(run)
+  }
+  if (job.signal.aborted) return false
+  const indexStart = performance.now()
+  await finishInitialLoad(job)
+  run.result.profile.indexMs += performance.now() - indexStart
+  // The position: after the last row at the bound. Every row up to it was in the copy; an empty
+  // table (or one whose cursors are all NULL) keeps no position and is copied whole again next run.
+  pos.lastKey = pos.lastCursor === null ? null : await lastKeyAt(run.snap, run.shape, job, pos.lastCursor)
+  w.mode = 'upsert'
+  await writeBatch(w, [], { ...stateOf(job, pos.lastCursor, pos.lastKey), rowsDelta: 0 })
+  run.result.lastCursor = pos.lastCursor
+  return true
+}
+
+/** The key-order copy merged by INSERT … ON DUPLICATE KEY UPDATE, where LOAD DATA is refused or unfit. */
+async function keysetFirstLoad(run: IncrementalRun): Promise<void> {
+  const n = run.shape.codecs.length
+  run.w.mode = 'upsert'
+  for await (const rows of run.read({ where: [], order: run.keyTerms, after: run.pos.lastKey })) {
+    run.pos.lastKey = rows[rows.length - 1]!.slice(n) as Buffer[]
+    await run.write(rows, 'initial')
+    if (run.job.signal.aborted) break
+  }
+  await run.writer.flush()
+}
+
+/**
+ * The first load's copy in primary-key order, streamed through LOAD DATA (bulk.ts), each batch committed
+ * with the key position it reaches.
+ */
+async function bulkFirstLoad(run: IncrementalRun, parallel: number): Promise<void> {
+  const { job, shape, result, keyTerms } = run
+  const { lastCursor, lastKey } = run.pos
+  const where = lastKey ? ` WHERE ${keysAfter(keyTerms, lastKey)}` : ''
+  const text =
+    `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${quoteId(job.sourceDef.name)}${where} ` +
+    `ORDER BY ${keyTerms.map((t) => t.expr).join(', ')}`
+  await bulkCopy(job, run.w, run.snap.conn, text, {
+    parallel,
+    committed: (rows) => {
+      result.rowsRead += rows
+      result.inserted += rows
+      job.progress(rows)
+    },
+    stateFor: (batch) => ({
+      ...stateOf(job, lastCursor, batch.lastKey),
+      phase: 'initial',
+      rowsDelta: batch.rows,
+    }),
+  })
+}
+
+/**
+ * The cursor bound B of a first load: the largest cursor value in the snapshot, below the late-commit cap
+ * for a temporal cursor. Rows changed after the load began are stamped at or above the cap (or, for a
+ * version-number cursor, above the largest value: writers only ever raise it), so they are at or above B.
+ * Taking the largest existing value rather than the cap itself keeps a quiet table's position at its
+ * newest row, so rows later written with a back-dated cursor between the two are still read.
+ */
+async function initialBound(
+  snap: Snapshot,
+  shape: RowShape,
+  job: TableJob,
+  cap: string | undefined,
+): Promise<string | null> {
+  const cursor = shape.cursor!
+  const below = cap !== undefined ? ` WHERE ${cursor.expr} < ${cap}` : ''
+  const [rows] = await snap.conn.query({
+    sql: `SELECT MAX(${cursor.expr}) FROM ${quoteId(job.sourceDef.name)}${below}`,
+    typeCast: false,
+    rowsAsArray: true,
+  })
+  const v = (rows as unknown as RawRow[])[0]?.[0]
+  return v ? v.toString('utf8') : null
+}
+
+/** The largest primary key among the rows whose cursor equals `bound`. */
+export async function lastKeyAt(
+  snap: Snapshot,
+  shape: RowShape,
+  job: TableJob,
+  bound: string,
+): Promise<Buffer[] | null> {
+  const cursor = shape.cursor!
+  const keys = shape.keyCodecs
+  const [rows] = await snap.conn.query({
+    sql:
+      `SELECT ${keys.map((k) => k.select).join(', ')} FROM ${quoteId(job.sourceDef.name)} ` +
+      `WHERE ${cursor.expr} = ${cursor.literal(Buffer.from(bound, 'utf8'))} ` +
+      `ORDER BY ${keys.map((k) => `${quoteId(k.name)} DESC`).join(', ')} LIMIT 1`,
+    typeCast: false,
+    rowsAsArray: true,
+  })
+  const row = (rows as unknown as RawRow[])[0]
+  return row ? (row as Buffer[]) : null
+}
+
+/** Add the indexes a first load deferred. */
+async function finishInitialLoad(job: TableJob): Promise<void> {
+  const defs = await introspect(job.target, [job.config.name])
+  const current = defs.get(job.config.name)
+  const existing = new Set(current?.indexes.map((i) => i.name) ?? [])
+  const alter = firstLoadDdl(job.sourceDef, job.target.flavor).afterLoad(existing)
+  if (alter) await executeDdl(job.target, job.config.name, alter)
+}
+
+async function hasRows(job: TableJob): Promise<boolean> {
+  const [rows] = await job.target.pool.query(`SELECT 1 FROM ${quoteId(job.config.name)} LIMIT 1`)
+  return (rows as unknown[]).length > 0
+}
