@@ -4,7 +4,8 @@ import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import type { StateUpdate } from '../state/sync-state.js'
 import type { TableJob } from './job.js'
-import { isLocalInfileRefused, loadDataStatement, loadRows, RowEncoder, recycleChunks } from './load-data.js'
+import { isLocalInfileRefused, loadDataStatement, loadRows, RowEncoder } from './load-data.js'
+import { recycleChunks } from './tsv-chunks.js'
 import { inBatchTransaction, type WriteTarget } from './write.js'
 
 /*

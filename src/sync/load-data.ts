@@ -5,6 +5,7 @@ import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
 import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
 import { queryWithTimeout, type RawRow } from './read.js'
+import { ChunkWriter, NL, TAB } from './tsv-chunks.js'
 import { rowId, type WriteTarget } from './write.js'
 
 /**
@@ -45,13 +46,6 @@ export function loadDataStatement(w: WriteTarget): string {
     `(${targets.join(', ')})${sets.length ? ` SET ${sets.join(', ')}` : ''}`
   )
 }
-
-const TAB = 0x09
-const NL = 0x0a
-const BACKSLASH = 0x5c
-const CHUNK = 256 * 1024
-// Room past CHUNK for the row that crosses it, so a chunk rarely needs to grow.
-const SLACK = 64 * 1024
 
 /**
  * Serialize rows as LOAD DATA text: tab-separated, backslash-escaped, `\N` for NULL. Written straight
@@ -173,111 +167,6 @@ export class RowEncoder {
   /** The buffers behind the chunks, for recycleChunks. */
   get buffers(): Buffer[] {
     return this.out.owned
-  }
-}
-
-/**
- * Chunk buffers of finished batches, for the next batches: a copy would otherwise allocate and free a
- * few hundred MB of them, which the C allocator keeps as resident memory long after they are garbage.
- */
-const spareChunks: Buffer[] = []
-const SPARE_MAX = 64
-
-function takeChunk(): Buffer {
-  return spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK + SLACK)
-}
-
-/** Give back the buffers of a batch whose bytes have been sent (RowEncoder.buffers). */
-export function recycleChunks(buffers: Buffer[]): void {
-  for (const b of buffers) {
-    if (b.length === CHUNK + SLACK && spareChunks.length < SPARE_MAX) spareChunks.push(b)
-  }
-}
-
-class ChunkWriter {
-  private chunks: Buffer[] = []
-  /** Every buffer written into, for recycleChunks once the chunks are sent. */
-  readonly owned: Buffer[] = []
-  private buf = this.take()
-  private len = 0
-  private flushed = 0
-
-  private take(): Buffer {
-    const b = takeChunk()
-    this.owned.push(b)
-    return b
-  }
-
-  get size(): number {
-    return this.flushed + this.len
-  }
-
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n))
-    this.buf.copy(bigger, 0, 0, this.len)
-    this.buf = bigger
-  }
-
-  byte(b: number): void {
-    this.ensure(1)
-    this.buf[this.len++] = b
-  }
-
-  raw(v: Buffer): void {
-    this.ensure(v.length)
-    this.buf.set(v, this.len)
-    this.len += v.length
-  }
-
-  ascii(s: string): void {
-    this.ensure(s.length)
-    this.len += this.buf.write(s, this.len, 'latin1')
-  }
-
-  nullField(): void {
-    this.ensure(2)
-    this.buf[this.len++] = BACKSLASH
-    this.buf[this.len++] = 0x4e // N
-  }
-
-  /** Copy a value, escaping the bytes LOAD DATA treats specially (and NUL, which some servers cut at). */
-  escaped(v: Buffer, start: number, end: number): void {
-    this.ensure((end - start) * 2)
-    const buf = this.buf
-    let o = this.len
-    for (let i = start; i < end; i++) {
-      const b = v[i]!
-      if (b === TAB) {
-        buf[o++] = BACKSLASH
-        buf[o++] = 0x74 // t
-      } else if (b === NL) {
-        buf[o++] = BACKSLASH
-        buf[o++] = 0x6e // n
-      } else if (b === BACKSLASH) {
-        buf[o++] = BACKSLASH
-        buf[o++] = BACKSLASH
-      } else if (b === 0) {
-        buf[o++] = BACKSLASH
-        buf[o++] = 0x30 // 0
-      } else {
-        buf[o++] = b
-      }
-    }
-    this.len = o
-  }
-
-  maybeFlush(): void {
-    if (this.len < CHUNK) return
-    this.chunks.push(this.buf.subarray(0, this.len))
-    this.flushed += this.len
-    this.buf = this.take()
-    this.len = 0
-  }
-
-  finish(): Buffer[] {
-    if (this.len > 0) this.chunks.push(this.buf.subarray(0, this.len))
-    return this.chunks
   }
 }
 
