@@ -17,7 +17,7 @@ import {
 import { stateQuery } from '../state/sync-state.js'
 import { loadDataAccepted } from './bulk.js'
 import { capBound } from './cap.js'
-import { lastKeyAt } from './incremental.js'
+import { lastKeyAt } from './first-load.js'
 import { type RowShape, rowShape, type TableJob, type TableResult } from './job.js'
 import { keyBoundaries, loadRanges, stageTarget } from './range-copy.js'
 import { rangeStep, rangesBetween } from './ranges.js'
