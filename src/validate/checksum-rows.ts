@@ -1,5 +1,5 @@
-import type { CompareEvents, CompareSpec, LeafFindings } from './checksum.js'
 import { type KeyRange, keysAfter, rangeWhere, rowImagesSql } from './checksum-sql.js'
+import type { CompareEvents, CompareSpec, LeafFindings } from './checksum-types.js'
 import type { ChunkConns, Raw } from './read-pair.js'
 import { rawQuery } from './read-pair.js'
 
