@@ -460,19 +460,24 @@ own.describe('server faults on a target server of this file', () => {
       await competitor.query('START TRANSACTION')
       await competitor.query('SELECT * FROM items WHERE id = 2000 FOR UPDATE')
       const run = startSync(file)
+      const waiting = async () => {
+        const [rows] = await dbs.target.query(
+          "SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+        )
+        return (rows as Array<{ trx_id: string | number }>).map((r) => String(r.trx_id))
+      }
+      let first: string | undefined
       const waited = await waitFor(
         async () => {
-          const [rows] = await dbs.target.query(
-            "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
-          )
-          return Number((rows as Array<{ n: string }>)[0]?.n) > 0
+          first = (await waiting())[0]
+          return first !== undefined
         },
         run.done,
         150,
       )
       expect(waited).toBe(true)
-      // Let the first DELETE time out, then free the row for the retry.
-      await sleep(2_500)
+      // Let the first DELETE time out (its transaction stops waiting), then free the row for the retry.
+      expect(await waitFor(async () => !(await waiting()).includes(first!), run.done, 100)).toBe(true)
       await competitor.query('COMMIT')
       const res = await run.result
       expect(res.exitCode, res.stderr).toBe(0)

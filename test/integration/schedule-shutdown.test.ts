@@ -28,10 +28,13 @@ describe('graceful shutdown of a scheduled sync', () => {
       return { n: Number(row.n), mx: row.mx }
     }
     await waitFor('the first batches', async () => ((await count()).n > 0 ? true : undefined))
-    const t0 = Date.now()
     d.child.kill('SIGTERM')
     expect(await d.exit).toBe(0)
-    expect(Date.now() - t0).toBeLessThan(15_000)
+    // Within shutdown_timeout, by the process's own account: the run stopped before the bound, so nothing
+    // had to be cut off (a wall-clock assertion here would fail on a loaded machine, not on a slow stop).
+    const events = d.events()
+    expect(events.map((e) => e.event)).not.toContain('shutdown_timeout')
+    expect(events.find((e) => e.event === 'shutdown_done')).toMatchObject({ clean: true })
 
     // Consistent: a gap-free prefix in cursor order, and the state row agrees with the target.
     const after = await count()
@@ -73,13 +76,21 @@ describe('graceful shutdown of a scheduled sync', () => {
         'the table to start',
         () => d.events().some((e) => e.event === 'table_start') || undefined,
       )
-      await new Promise((r) => setTimeout(r, 500))
-      const t0 = Date.now()
+      // Only a read that is waiting on the lock is stuck; a signal before it would find nothing to cut off.
+      await waitFor('the read to wait on the table lock', async () => {
+        const [rows] = await fx.dbs().source.query(
+          `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+            WHERE DB = DATABASE() AND INFO LIKE '%stuck%' AND STATE LIKE 'Waiting for table%'`,
+        )
+        return Number((rows as Array<{ n: string | number }>)[0]!.n) > 0
+      })
       d.child.kill('SIGTERM')
       expect(await d.exit).toBe(0)
-      // The bound, plus process start-up noise on a busy machine.
-      expect(Date.now() - t0).toBeLessThan(2000 + 1000)
-      expect(d.events().map((e) => e.event)).toContain('shutdown_timeout')
+      // The bound was reached and the stuck run cut off (how long that took on the wall clock depends on the
+      // machine's load, so it is not asserted).
+      const events = d.events()
+      expect(events.map((e) => e.event)).toContain('shutdown_timeout')
+      expect(events.find((e) => e.event === 'shutdown_done')).toMatchObject({ clean: false })
     } finally {
       await fx.dbs().source.query('UNLOCK TABLES')
     }
