@@ -11,8 +11,8 @@ import {
   syncedSince,
   targetNow,
 } from '../state/claims.js'
+import type { SyncEvents } from './events.js'
 import type { TableResult } from './job.js'
-import type { SyncEvents } from './run.js'
 
 const HELD = 'held by another instance'
 

@@ -2,8 +2,8 @@ import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import { quoteId } from '../db/quote.js'
 import { errorMessage, SyncError } from '../errors.js'
-import { renderAlter } from '../schema/ddl.js'
-import { describeChange, diffTable, type SchemaChange } from '../schema/diff.js'
+import type { TablePlan } from '../plan/table-plan.js'
+import { describeChange } from '../schema/diff.js'
 import { recopiedColumns } from '../schema/diff-definition.js'
 import { introspect } from '../schema/introspect.js'
 import type { TableJob } from './job.js'
@@ -11,47 +11,26 @@ import { markRecopy } from './recopy.js'
 import { isTransient } from './retry.js'
 
 /**
- * Bring the target table's definition up to the source's before rows are written: new columns added,
- * widened types widened, dropped NOT NULL columns made nullable, nothing dropped. Returns a description of
- * each change applied. An incompatible change throws: the caller fails this table and goes on.
- * Afterwards `job.targetDef` is the target as it now is, so the columns written as NULL are right.
+ * Apply the schema changes the table's plan holds before rows are written: new columns added, widened
+ * types widened, dropped NOT NULL columns made nullable, nothing dropped (the planner decided them, and
+ * refused incompatible ones). Returns a description of each change applied. Afterwards `job.targetDef` is
+ * the target as it now is, so the columns written as NULL are right.
  */
-export async function applySchemaChanges(job: TableJob): Promise<string[]> {
-  if (!job.targetDef) return []
-  const changes = diffTable(job.sourceDef, job.targetDef, job.target.flavor)
-  refuseIncompatible(job.config.name, changes)
-  const statements = renderAlter(job.config.name, changes, job.target.flavor)
-  if (statements.length === 0) return []
-  const recopied = recopiedColumns(changes)
+export async function applySchemaChanges(
+  job: TableJob,
+  plan: Pick<TablePlan, 'changes' | 'ddl'>,
+): Promise<string[]> {
+  const statements = plan.ddl.before
+  if (!job.targetDef || statements.length === 0) return []
+  const recopied = recopiedColumns(plan.changes)
   // Saved before the ALTER: a crash between the two must still re-copy the rows the target filled itself.
   if (recopied.length) await markRecopy(job)
   for (const text of statements) await executeDdl(job.target, job.config.name, text)
   const fresh = await introspect(job.target, [job.config.name])
   job.targetDef = fresh.get(job.config.name) ?? job.targetDef
-  const described = changes.map(describeChange)
+  const described = plan.changes.map(describeChange)
   if (recopied.length && job.state) described.push(`re-copy existing rows for ${recopied.join(', ')}`)
   return described
-}
-
-/** Throw for the first incompatible change, naming the column, both types and the way out. */
-export function refuseIncompatible(table: string, changes: readonly SchemaChange[]): void {
-  const bad = changes.filter((c) => c.kind === 'incompatible')
-  const first = bad[0]
-  if (!first) return
-  const more =
-    bad.length > 1 ? ` (and ${bad.length - 1} more incompatible change${bad.length > 2 ? 's' : ''})` : ''
-  // The way out is the hint alone: a failed table's error is `message; hint` (run.ts describeError), so
-  // repeating it in the message printed it twice.
-  throw new SyncError(
-    `table ${table}: column ${first.column} changed from ${first.targetType} (target) to ${first.sourceType} ` +
-      `(source): ${first.reason}${more}`,
-    `to rebuild the table, ${fullRefreshHint(table)}`,
-  )
-}
-
-/** The command that rebuilds a table from the source's definition. */
-export function fullRefreshHint(table: string): string {
-  return `run dbsync sync --full-refresh --tables ${table}`
 }
 
 /**

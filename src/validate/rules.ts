@@ -2,6 +2,7 @@ import { closeMatch } from '../config/close-match.js'
 import { matchGlob, type ResolvedTables } from '../config/select.js'
 import type { Pipeline, TableConfig, TableSelector } from '../config/types.js'
 import { missedCursorWarning } from '../plan/init-pipeline.js'
+import { tableRefusals } from '../plan/refusal.js'
 import { cursorRisks } from '../schema/cursor-risks.js'
 import { column, type TableDef } from '../schema/table-def.js'
 import type { Issue } from './issue.js'
@@ -99,7 +100,10 @@ function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings
   if (missed) warnings.push({ ...at, message: `table "${table.name}": ${missed}` })
   if (table.strategy !== 'incremental') return
 
-  if (def.primaryKey.length === 0 && table.primaryKey === undefined) {
+  // The planner's refusals (plan/refusal.ts): a missing cursor is the selector's issue (checkSelectors) and
+  // a missing column missingNames()'s, both with their line; schema changes need the target (not read here).
+  for (const r of tableRefusals(table, def, [])) {
+    if (r.reason !== 'no-key') continue
     errors.push({
       ...at,
       message: `table "${table.name}": incremental sync needs a primary key, and the source table has none`,

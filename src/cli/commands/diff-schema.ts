@@ -1,14 +1,12 @@
 import type { Command } from 'commander'
-import type { Strategy, TableConfig } from '../../config/types.js'
-import type { Flavor } from '../../db/flavor.js'
+import type { Strategy } from '../../config/types.js'
 import { plural } from '../../observe/text.js'
-import { renderAlter } from '../../schema/ddl.js'
-import { changeSummary, describeChange, diffTable, keptColumns } from '../../schema/diff.js'
+import { planTables } from '../../plan/plan.js'
+import { refusalSummary } from '../../plan/refusal.js'
+import { fullRefreshHint, type TablePlan } from '../../plan/table-plan.js'
+import { changeSummary, describeChange } from '../../schema/diff.js'
 import { introspect } from '../../schema/introspect.js'
-import { firstLoadDdl, refreshDdl } from '../../schema/load-ddl.js'
-import type { TableDef } from '../../schema/table-def.js'
 import { connectPair } from '../../sync/run.js'
-import { fullRefreshHint } from '../../sync/schema-sync.js'
 import { resolveSelected } from '../../validate/resolve.js'
 import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
 import { printResult } from '../render.js'
@@ -61,9 +59,12 @@ export function registerDiffSchema(program: Command, ctx: CliContext): void {
               tables.map((t) => t.name),
             )
           : new Map()
-        const diffs = tables.map((t) =>
-          diffOne(t, sourceDefs.get(t.name)!, targetDefs.get(t.name), pair.target.flavor),
-        )
+        // The DDL does not depend on the saved positions: no state is read.
+        const plans = planTables(pipeline, tables, sourceDefs, targetDefs, new Map(), new Map(), {
+          lateCommitCap: true,
+          targetFlavor: pair.target.flavor,
+        })
+        const diffs = plans.map(diffOne)
         result = { pipeline: pipeline.name, differs: diffs.some((d) => d.status !== 'same'), tables: diffs }
       } finally {
         await Promise.all([pair.source.close(), pair.target.close()])
@@ -74,57 +75,29 @@ export function registerDiffSchema(program: Command, ctx: CliContext): void {
 }
 
 /**
- * One table's differences and the DDL the sync would run for them, from the same functions the sync
- * calls: for a new incremental table the CREATE TABLE of run.ts and the indexes incremental.ts adds after
- * the first load, renderAlter for an existing one, and for a full_refresh table the rebuild of
- * full-refresh.ts (staging table keeping target-only columns, indexes, RENAME).
+ * One table's differences and the DDL the sync would run for them: the planner's, exactly (for a new
+ * incremental table the CREATE TABLE and the indexes added after the first load, ALTER TABLE for an
+ * existing one, and for a full_refresh table the rebuild: staging table keeping target-only columns,
+ * indexes, RENAME).
  */
-export function diffOne(
-  config: TableConfig,
-  source: TableDef,
-  target: TableDef | undefined,
-  flavor: Flavor,
-): TableDiff {
-  const base = {
-    table: config.name,
-    strategy: config.strategy,
-    kept: target ? keptColumns(source, target) : [],
+export function diffOne(p: TablePlan): TableDiff {
+  const base = { table: p.table, strategy: p.strategy, kept: p.kept }
+  const changes = p.changes.map(changeSummary)
+  const sql = [...p.ddl.before, ...p.ddl.afterLoad.map((s) => AFTER_LOAD + s), ...p.ddl.swap]
+  if (p.kind === 'refused') {
+    const bad = p.refusals.find((r) => r.reason === 'incompatible')
+    const error = bad
+      ? describeChange(bad.changes[0]!)
+      : refusalSummary(p.table, p.refusals[0]).replace(/^fails: /, '')
+    const status = bad ? 'incompatible' : !p.targetExists ? 'missing' : changes.length ? 'differs' : 'same'
+    return { ...base, status, changes, sql: [], error: bad ? `${error}; ${fullRefreshHint(p.table)}` : error }
   }
-  const full = config.strategy === 'full_refresh'
-  if (!target) {
-    const sql = full ? rebuildSql(config.name, source, undefined, flavor) : createSql(source, flavor)
-    return { ...base, status: 'missing', changes: [], sql }
-  }
-  const changes = diffTable(source, target, flavor)
+  if (!p.targetExists) return { ...base, status: 'missing', changes: [], sql }
   if (changes.length === 0) return { ...base, status: 'same', changes: [], sql: [] }
-  const summaries = changes.map(changeSummary)
-  if (full)
-    return {
-      ...base,
-      status: 'differs',
-      changes: summaries,
-      sql: rebuildSql(config.name, source, target, flavor),
-    }
-  const bad = changes.find((c) => c.kind === 'incompatible')
-  if (bad) {
-    const error = `${describeChange(bad)}; ${fullRefreshHint(config.name)}`
-    return { ...base, status: 'incompatible', changes: summaries, sql: [], error }
-  }
-  return { ...base, status: 'differs', changes: summaries, sql: renderAlter(config.name, changes, flavor) }
+  return { ...base, status: 'differs', changes, sql }
 }
 
 const AFTER_LOAD = '-- once the rows are loaded:\n'
-
-function createSql(source: TableDef, flavor: Flavor): string[] {
-  const ddl = firstLoadDdl(source, flavor)
-  const indexes = ddl.afterLoad()
-  return [ddl.create, ...(indexes ? [AFTER_LOAD + indexes] : [])]
-}
-
-function rebuildSql(name: string, source: TableDef, target: TableDef | undefined, flavor: Flavor): string[] {
-  const ddl = refreshDdl(name, source, target, target !== undefined, flavor)
-  return [...ddl.prepare, ...ddl.afterLoad.map((s) => AFTER_LOAD + s), ...ddl.swap]
-}
 
 function renderText(r: DiffSchemaResult): string {
   const lines: string[] = []
@@ -133,12 +106,15 @@ function renderText(r: DiffSchemaResult): string {
     const kept = t.kept.length
       ? `; the target keeps ${t.kept.join(', ')} (dropped in the source), written NULL from now on`
       : ''
+    // A table the sync refuses for its key or cursor: it runs no DDL, and says why.
+    const refused =
+      t.error && t.status !== 'incompatible' ? [`  the next sync fails this table: ${t.error}`] : []
     if (t.status === 'same') {
-      lines.push(`${head}: no differences${kept}`)
+      lines.push(`${head}: no differences${kept}`, ...refused)
       continue
     }
     if (t.status === 'missing') {
-      lines.push(`${head}: missing in the target: create table`)
+      lines.push(`${head}: missing in the target${refused.length ? '' : ': create table'}`, ...refused)
       continue
     }
     const n = t.changes.length
@@ -146,7 +122,9 @@ function renderText(r: DiffSchemaResult): string {
       `${head}: ${n} difference${n === 1 ? '' : 's'}${t.strategy === 'full_refresh' ? ' (the next full refresh applies them)' : ''}`,
     )
     for (const c of t.changes) lines.push(`  ${c.description}`)
-    if (t.error) lines.push(`  the next sync fails this table: ${fullRefreshHint(t.table)}`)
+    if (t.status === 'incompatible')
+      lines.push(`  the next sync fails this table: ${fullRefreshHint(t.table)}`)
+    else lines.push(...refused)
   }
   const differ = r.tables.filter((t) => t.status !== 'same').length
   lines.push(

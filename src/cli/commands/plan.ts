@@ -23,11 +23,26 @@ interface PlanFlags {
   json?: boolean
 }
 
+/** A plan as `plan` shows it (text and --json): what the sync does, without the DDL and diff details. */
+export type PlanView = Pick<
+  TablePlan,
+  | 'table'
+  | 'strategy'
+  | 'cursor'
+  | 'lastCursor'
+  | 'action'
+  | 'summary'
+  | 'schemaChanges'
+  | 'pending'
+  | 'deletes'
+  | 'warnings'
+>
+
 export interface PlanResult {
   pipeline: string
   /** Whether information_schema.INNODB_TRX was readable on the source. */
   lateCommitCap: boolean
-  tables: TablePlan[]
+  tables: PlanView[]
   /** With --repair: what `sync --repair` would do per table. */
   repair?: RepairPlan[]
   /** Source tables no entry selects, and the views, triggers and routines dbsync does not copy. */
@@ -47,8 +62,8 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--json', 'print the plan as one JSON document')
     .action(async (flags: PlanFlags, cmd: Command) => {
       const pipeline = await loadCommandPipeline(flags.pipeline, cmd)
-      const planned = await plan(pipeline, flags.tables)
-      const result = flags.repair ? { ...planned, repair: planRepair(planned.tables) } : planned
+      const { plans, ...planned } = await plan(pipeline, flags.tables)
+      const result = flags.repair ? { ...planned, repair: planRepair(plans) } : planned
       printResult(Boolean(flags.json), result, () => renderPlan(result))
       // A table the next sync would fail is a problem found, as for diff-schema's drift.
       ctx.exitCode = result.tables.some((t) => t.action === 'fails') ? 1 : 0
@@ -59,7 +74,10 @@ export function registerPlan(program: Command, ctx: CliContext): void {
  * Read everything the planner needs and plan. Only reads: catalog queries, the state rows (readState does
  * not create `_sync_state`), COUNT(*) or EXPLAIN on the source. No lock, no table, no state row.
  */
-export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanResult> {
+export async function plan(
+  pipeline: Pipeline,
+  only?: string[],
+): Promise<PlanResult & { plans: TablePlan[] }> {
   const pair = await connectPair(pipeline)
   try {
     const { tables, sourceDefs } = await resolveSelected(pipeline, pair.source, only)
@@ -101,10 +119,22 @@ export async function plan(pipeline: Pipeline, only?: string[]): Promise<PlanRes
       targetFlavor: pair.target.flavor,
     })
     for (const p of plans) p.warnings.push(...otherPipelineWarning(others.get(p.table)))
-    return { pipeline: pipeline.name, lateCommitCap, tables: plans, source_objects: inventory }
+    return {
+      pipeline: pipeline.name,
+      lateCommitCap,
+      tables: plans.map(planView),
+      source_objects: inventory,
+      plans,
+    }
   } finally {
     await Promise.all([pair.source.close(), pair.target.close()])
   }
+}
+
+function planView(p: TablePlan): PlanView {
+  const { table, strategy, cursor, lastCursor, action, summary, schemaChanges, pending, deletes, warnings } =
+    p
+  return { table, strategy, cursor, lastCursor, action, summary, schemaChanges, pending, deletes, warnings }
 }
 
 // The late-commit cap reads INNODB_TRX, which needs the PROCESS privilege (sync/snapshot.ts).

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { Pipeline, TableConfig } from '../../../src/config/types.js'
+import { detectFlavor } from '../../../src/db/flavor.js'
 import { type PendingRows, planTables } from '../../../src/plan/plan.js'
 import type { TableDef } from '../../../src/schema/table-def.js'
 import type { SyncState } from '../../../src/state/sync-state.js'
 import { col, table, targetOf } from '../schema/helpers.js'
 
 const pipeline = { name: 'p' } as Pipeline
+const flavor = detectFlavor('10.11.6-MariaDB')
 
 function config(over: Partial<TableConfig> = {}): TableConfig {
   return {
@@ -65,7 +67,7 @@ function plan1(opts: {
     new Map(target ? [['t', target]] : []),
     new Map(opts.state ? [['t', opts.state]] : []),
     new Map(opts.pending ? [['t', opts.pending]] : []),
-    { lateCommitCap: opts.lateCommitCap ?? true },
+    { lateCommitCap: opts.lateCommitCap ?? true, targetFlavor: flavor },
   )
   return p!
 }
@@ -188,7 +190,10 @@ describe('planTables', () => {
 
   it('skips tables the source does not have', () => {
     expect(
-      planTables(pipeline, [config({ name: 'gone' })], new Map(), new Map(), new Map(), new Map()),
+      planTables(pipeline, [config({ name: 'gone' })], new Map(), new Map(), new Map(), new Map(), {
+        lateCommitCap: true,
+        targetFlavor: flavor,
+      }),
     ).toEqual([])
   })
 })
