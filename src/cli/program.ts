@@ -1,11 +1,10 @@
-import { Command, InvalidArgumentError, Option } from 'commander'
-import { loadPipeline } from '../config/load.js'
-import { parseTablesFlag } from '../config/select.js'
-import type { Pipeline } from '../config/types.js'
-import { ConfigError } from '../errors.js'
-import { createLogger, type LogFormat, type LogLevel, setLogger } from '../observe/log.js'
+import { Command, Option } from 'commander'
+import { createLogger, setLogger } from '../observe/log.js'
 import { registerCommands } from './commands/index.js'
+import { type CliContext, globals } from './options.js'
 import { VERSION } from './version.js'
+
+export type { CliContext } from './options.js'
 
 /** After a usage error: one line saying where the full usage is, never the whole help. */
 const USAGE_HINT = '(see dbsync --help)'
@@ -30,21 +29,6 @@ Examples:
   dbsync plan -p shop.yaml
   dbsync sync -p shop.yaml --every 5m --health-port 8080
 `
-
-/** State shared by the program and main(): the exit code a command chose, and whether to show stacks. */
-export interface CliContext {
-  debug: boolean
-  exitCode: number
-}
-
-/** Global options, as every command sees them. */
-export interface GlobalOptions {
-  envFile?: string
-  logLevel: LogLevel
-  logFormat?: LogFormat
-  color: boolean
-  quiet: boolean
-}
 
 /** Build the commander program: global options, then one subcommand per file in commands/. */
 export function buildProgram(ctx: CliContext): Command {
@@ -85,57 +69,4 @@ export function buildProgram(ctx: CliContext): Command {
   // Subcommands inherit exitOverride so usage errors reach main() as exit 2 instead of exiting directly.
   for (const c of program.commands) c.exitOverride().showHelpAfterError(`(see dbsync ${c.name()} --help)`)
   return program
-}
-
-/** Global options seen from any subcommand. */
-export function globals(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as Partial<GlobalOptions> & { color?: boolean; env?: string }
-  const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ''
-  return {
-    ...(o.env ? { envFile: o.env } : {}),
-    logLevel: o.logLevel ?? 'info',
-    ...(o.logFormat ? { logFormat: o.logFormat } : {}),
-    color: o.color !== false && !noColorEnv && Boolean(process.stderr.isTTY),
-    quiet: Boolean(o.quiet),
-  }
-}
-
-/** The pipeline file: --pipeline, else DBSYNC_PIPELINE, else a usage error. */
-export function pipelinePath(value: string | undefined): string {
-  const file = value ?? process.env.DBSYNC_PIPELINE
-  if (!file) {
-    throw new ConfigError('no pipeline file given', 'pass --pipeline FILE (-p FILE) or set DBSYNC_PIPELINE')
-  }
-  return file
-}
-
-/** Load the pipeline a command names (--pipeline, else DBSYNC_PIPELINE), with the global --env. */
-export function loadCommandPipeline(file: string | undefined, cmd: Command): Promise<Pipeline> {
-  const g = globals(cmd)
-  return loadPipeline(pipelinePath(file), g.envFile ? { envFile: g.envFile } : {})
-}
-
-/** Parse `--tables a,b` for commander. */
-export function tablesOption(value: string): string[] {
-  try {
-    return parseTablesFlag(value)
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message)
-  }
-}
-
-/** Parse a TCP port option (1-65535) for commander. */
-export function portOption(value: string): number {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n < 1 || n > 65535) {
-    throw new InvalidArgumentError('expected a TCP port from 1 to 65535')
-  }
-  return n
-}
-
-/** Parse a positive integer option for commander. */
-export function positiveInt(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer')
-  return n
 }

@@ -8,7 +8,7 @@ import { changeSummary, describeChange } from '../../schema/diff.js'
 import { introspect } from '../../schema/introspect.js'
 import { connectPair } from '../../sync/run.js'
 import { resolveSelected } from '../../validate/resolve.js'
-import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
+import { type CliContext, loadCommandPipeline, tablesOption } from '../options.js'
 import { printResult } from '../render.js'
 
 interface DiffSchemaFlags {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { CliContext } from '../program.js'
+import type { CliContext } from '../options.js'
 import { registerDiffSchema } from './diff-schema.js'
 import { registerInit } from './init.js'
 import { registerPlan } from './plan.js'

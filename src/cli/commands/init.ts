@@ -20,7 +20,7 @@ import {
   selectInitTables,
 } from '../../plan/init-pipeline.js'
 import { introspect } from '../../schema/introspect.js'
-import { type CliContext, globals, tablesOption } from '../program.js'
+import { type CliContext, globals, tablesOption } from '../options.js'
 import { printResult } from '../render.js'
 
 interface InitFlags {

@@ -13,7 +13,7 @@ import { otherPipelines, readState, type SyncState } from '../../state/sync-stat
 import { rowShape } from '../../sync/job.js'
 import { connectPair, otherPipelineWarning } from '../../sync/run.js'
 import { resolveSelected } from '../../validate/resolve.js'
-import { type CliContext, loadCommandPipeline, tablesOption } from '../program.js'
+import { type CliContext, loadCommandPipeline, tablesOption } from '../options.js'
 import { printResult, table } from '../render.js'
 
 interface PlanFlags {

@@ -3,7 +3,7 @@ import { parseDuration } from '../../config/duration.js'
 import type { Pipeline } from '../../config/types.js'
 import { connect } from '../../db/connect.js'
 import { duration, type PipelineReport, readReport, reportProblems } from '../../state/report.js'
-import { type CliContext, loadCommandPipeline } from '../program.js'
+import { type CliContext, loadCommandPipeline } from '../options.js'
 import { printResult, table } from '../render.js'
 
 interface StatusFlags {

@@ -15,7 +15,7 @@ import {
   portOption,
   positiveInt,
   tablesOption,
-} from '../program.js'
+} from '../options.js'
 import { liveView } from '../progress.js'
 import { printResult, table } from '../render.js'
 import { renderDataReport } from '../render-data.js'

@@ -9,7 +9,7 @@ import { inventoryLines, type SourceInventory, sourceInventory } from '../../sch
 import { connectPair } from '../../sync/run.js'
 import { validateData } from '../../validate/data.js'
 import { type CheckResult, checkSelectors, checkTables, type Issue } from '../../validate/rules.js'
-import { type CliContext, globals, pipelinePath, positiveInt, tablesOption } from '../program.js'
+import { type CliContext, globals, pipelinePath, positiveInt, tablesOption } from '../options.js'
 import { printResult } from '../render.js'
 import { renderDataReport } from '../render-data.js'
 
