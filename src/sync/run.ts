@@ -10,7 +10,7 @@ import { ensureStateTable, otherPipelines, readState } from '../state/sync-state
 import { resolveSelected } from '../validate/resolve.js'
 import type { Issue } from '../validate/rules.js'
 import { type CapOptions, readRunCap } from './cap.js'
-import { blankResult, runGated, runLockGate, sharedGate } from './claims.js'
+import { blankResult, runGated, runLockGate, sharedGate, type TableGate } from './claims.js'
 import type { SyncEvents } from './events.js'
 import type { TableResult } from './job.js'
 import { joinRangeLoad } from './range-load.js'
@@ -120,33 +120,8 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
           others,
           measureLag: opts.measureLag === true,
         }
-        const concurrency = Math.max(
-          1,
-          Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax),
-        )
-        const limit = pLimit(concurrency)
-        const gone = missing.filter((m) => !tables.some((t) => t.name === m.table))
-        const results = await Promise.all([
-          ...gone.map((m) => missingTableResult(m, opts.events ?? {})),
-          ...tables.map((t) =>
-            limit(() =>
-              runGated(
-                gate,
-                t,
-                run.events,
-                // A claimed table may have moved on under another instance since the run began.
-                (tableLock, reread) =>
-                  syncTableWithRetry(run, t, sourceDefs.get(t.name)!, reread ?? false, tableLock),
-                (skipped) => joinRangeLoad(rangeJob(run, t, sourceDefs.get(t.name)!), skipped),
-              ),
-            ),
-          ),
-        ])
-        const status = results.some((r) => r.status === 'failed')
-          ? 'failed'
-          : results.some((r) => r.status === 'interrupted') || signal.aborted
-            ? 'interrupted'
-            : 'ok'
+        const results = await runTables(run, gate, tables, sourceDefs, missing, opts.concurrency)
+        const status = runStatus(results, signal)
         // The scheduled verification repairs under the pipeline lock; shared instances hold none.
         if (opts.verifier && lock) {
           await verifyAfterRun(opts.verifier, {
@@ -162,31 +137,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
             startedAt: started,
           })
         }
-        const failedTables = results.filter((r) => r.status === 'failed')
-        await bestEffort(
-          pipeline,
-          recordRunEnd(pair.target, loadId, {
-            status,
-            tables: Object.fromEntries(
-              results.map((r) => [
-                r.table,
-                {
-                  status: r.status,
-                  rows: r.rowsRead,
-                  inserted: r.inserted,
-                  updated: r.updated,
-                  deleted: r.deleted,
-                  ...(r.repair ? { repair: r.repair } : {}),
-                  ...(r.held_by ? { held_by: r.held_by } : {}),
-                },
-              ]),
-            ),
-            schemaChanges: Object.fromEntries(
-              results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges]),
-            ),
-            error: failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error}`).join('; ') : null,
-          }),
-        )
+        await bestEffort(pipeline, recordRunEnd(pair.target, loadId, runRecord(status, results)))
         const finished = Date.now()
         return {
           loadId,
@@ -224,6 +175,67 @@ function rangeJob(run: RunContext, t: TableConfig, sourceDef: TableDef): Paramet
     cap: run.cap,
     queryTimeoutMs: run.pipeline.queryTimeoutMs,
     progress: (rows) => run.events.progress?.(t.name, rows),
+  }
+}
+
+/** Sync the tables concurrently through the gate; a table the source lost is failed without a sync. */
+async function runTables(
+  run: RunContext,
+  gate: TableGate,
+  tables: TableConfig[],
+  sourceDefs: Map<string, TableDef>,
+  missing: Issue[],
+  concurrency: number | undefined,
+): Promise<TableResult[]> {
+  const { pipeline } = run
+  const limit = pLimit(Math.max(1, Math.min(concurrency ?? pipeline.concurrency, pipeline.source.poolMax)))
+  const gone = missing.filter((m) => !tables.some((t) => t.name === m.table))
+  return Promise.all([
+    ...gone.map((m) => missingTableResult(m, run.events)),
+    ...tables.map((t) =>
+      limit(() =>
+        runGated(
+          gate,
+          t,
+          run.events,
+          // A claimed table may have moved on under another instance since the run began.
+          (tableLock, reread) =>
+            syncTableWithRetry(run, t, sourceDefs.get(t.name)!, reread ?? false, tableLock),
+          (skipped) => joinRangeLoad(rangeJob(run, t, sourceDefs.get(t.name)!), skipped),
+        ),
+      ),
+    ),
+  ])
+}
+
+function runStatus(results: TableResult[], signal: AbortSignal): RunResult['status'] {
+  if (results.some((r) => r.status === 'failed')) return 'failed'
+  return results.some((r) => r.status === 'interrupted') || signal.aborted ? 'interrupted' : 'ok'
+}
+
+/** The run's `_sync_runs` row: each table's outcome, the schema changes, the failures. */
+function runRecord(status: RunResult['status'], results: TableResult[]): Parameters<typeof recordRunEnd>[2] {
+  const failedTables = results.filter((r) => r.status === 'failed')
+  return {
+    status,
+    tables: Object.fromEntries(
+      results.map((r) => [
+        r.table,
+        {
+          status: r.status,
+          rows: r.rowsRead,
+          inserted: r.inserted,
+          updated: r.updated,
+          deleted: r.deleted,
+          ...(r.repair ? { repair: r.repair } : {}),
+          ...(r.held_by ? { held_by: r.held_by } : {}),
+        },
+      ]),
+    ),
+    schemaChanges: Object.fromEntries(
+      results.filter((r) => r.schemaChanges.length).map((r) => [r.table, r.schemaChanges]),
+    ),
+    error: failedTables.length ? failedTables.map((r) => `${r.table}: ${r.error}`).join('; ') : null,
   }
 }
 

@@ -110,22 +110,7 @@ export async function syncTableWithRetry(
             ])
       const targetDef = targetDefs.get(config.name)
       const state = run.mode.fullRefresh ? undefined : states.get(config.name)
-      const job: TableJob = {
-        pipeline: pipeline.name,
-        config,
-        source: pair.source,
-        target: pair.target,
-        sourceDef,
-        targetDef,
-        state,
-        loadId: run.loadId,
-        queryTimeoutMs: pipeline.queryTimeoutMs,
-        progress: (rows) => events.progress?.(config.name, rows),
-        signal,
-        lock,
-        cap: run.cap,
-        measureLag: run.measureLag,
-      }
+      const job = tableJob(run, config, sourceDef, targetDef, state, lock)
       await executePlan(job, tablePlan(run, config, sourceDef, targetDef, state), run.mode, result)
       result.status = signal.aborted ? 'interrupted' : 'ok'
       break
@@ -160,6 +145,32 @@ export async function syncTableWithRetry(
   )
   events.tableEnd?.(result)
   return result
+}
+
+function tableJob(
+  run: RunContext,
+  config: TableConfig,
+  sourceDef: TableDef,
+  targetDef: TableDef | undefined,
+  state: SyncState | undefined,
+  lock: Pick<RunLock, 'held'>,
+): TableJob {
+  return {
+    pipeline: run.pipeline.name,
+    config,
+    source: run.pair.source,
+    target: run.pair.target,
+    sourceDef,
+    targetDef,
+    state,
+    loadId: run.loadId,
+    queryTimeoutMs: run.pipeline.queryTimeoutMs,
+    progress: (rows) => run.events.progress?.(config.name, rows),
+    signal: run.signal,
+    lock,
+    cap: run.cap,
+    measureLag: run.measureLag,
+  }
 }
 
 /** Execute exactly the table's plan. */
