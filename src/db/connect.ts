@@ -10,6 +10,7 @@ import { detectFlavor, type Flavor } from './flavor.js'
 import { guardPool, type PoolHooks, waitWhileRefused } from './pool-guard.js'
 import { authPlugins } from './rsa-key.js'
 import { sslConfig } from './ssl.js'
+import type { Catalog } from './tables.js'
 
 /**
  * Every session: UTC, so TIMESTAMP values cross as the stored UTC instant; utf8mb4, so no text is
@@ -22,19 +23,17 @@ export const SESSION_SQL_MODE =
   'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'
 const SESSION_INIT = `SET time_zone = '+00:00', sql_mode = '${SESSION_SQL_MODE}', NAMES utf8mb4`
 
-/** Kysely over tables known only at run time (the source's schema): there is no static database type. */
-// biome-ignore lint/suspicious/noExplicitAny: see above
-export type DynamicKysely = Kysely<any>
-
 /** An open pool to one side, with what was learned about the server when it was opened. */
 export interface Db {
   side: 'source' | 'target'
   options: ConnectionOptions
   /** For hand-written SQL on the hot path. */
   pool: PromisePool
-  /** For the rest. */
-  // biome-ignore lint/suspicious/noExplicitAny: tables are dynamic (source schemas), so no static DB type exists
-  kysely: Kysely<any>
+  /**
+   * For the rest: the catalog typed (db/tables.ts); dbsync's own tables via state/tables.ts stateDb(); the
+   * synced tables, known only at run time, through `sql` with `sql.id` / quoteId.
+   */
+  kysely: Kysely<Catalog>
   flavor: Flavor
   /** The server's max_allowed_packet in bytes. */
   maxAllowedPacket: number
@@ -196,8 +195,7 @@ async function open(
       side: options.side,
       options,
       pool,
-      // biome-ignore lint/suspicious/noExplicitAny: see Db.kysely
-      kysely: new Kysely<any>({ dialect: new MysqlDialect({ pool: core }) }),
+      kysely: new Kysely<Catalog>({ dialect: new MysqlDialect({ pool: core }) }),
       flavor: detectFlavor(facts.version, facts.comment),
       maxAllowedPacket: Number(facts.packet),
       address,

@@ -40,13 +40,13 @@ export interface Flavor {
   /** The name of the first-class JSON type; on MariaDB JSON is LONGTEXT with a json_valid() check. */
   hasNativeJson: boolean
   /**
-   * The catalog query listing the CHECK constraints of the current database as TABLE_NAME,
-   * CONSTRAINT_NAME, CHECK_CLAUSE, ENFORCED ('YES'/'NO'); `{filter}` is replaced by a TABLE_NAME filter.
-   * Null where the server keeps none (MySQL before 8.0.16 parses CHECK and ignores it; MariaDB before 10.2).
-   * MariaDB's CHECK_CONSTRAINTS has TABLE_NAME (names are unique per table there); MySQL's has not (names
-   * are unique per schema), so it is joined with TABLE_CONSTRAINTS, which also says whether it is enforced.
+   * Where the server lists the CHECK constraints of a table (schema/introspect.ts reads them): null where it
+   * keeps none (MySQL before 8.0.16 parses CHECK and ignores it; MariaDB before 10.2.22). MariaDB's
+   * CHECK_CONSTRAINTS has TABLE_NAME (names are unique per table there) and every check is enforced;
+   * MySQL's has not (names are unique per schema), so it is joined with TABLE_CONSTRAINTS, which also says
+   * whether it is enforced.
    */
-  checkConstraintsSql: string | null
+  checkConstraints: 'check-constraints' | 'joined-with-table-constraints' | null
   /**
    * Whether CHECK constraints are created with their source names. MariaDB scopes the names per table;
    * MySQL per schema, so a full refresh's staging table could not hold the live table's names beside it:
@@ -106,13 +106,13 @@ export function detectFlavor(version: string, versionComment = ''): Flavor {
     },
     hasFunctionalIndexes: kind === 'mysql' && atLeast(8, 0, 13),
     hasNativeJson: kind === 'mysql',
-    checkConstraintsSql:
+    checkConstraints:
       kind === 'mariadb'
         ? atLeast(10, 2, 22)
-          ? MARIADB_CHECKS
+          ? 'check-constraints'
           : null
         : atLeast(8, 0, 16)
-          ? MYSQL_CHECKS
+          ? 'joined-with-table-constraints'
           : null,
     namesChecks: kind === 'mariadb',
     indexSubPart: (indexKind, subPart) => (/^(SPATIAL|FULLTEXT)$/i.test(indexKind) ? null : subPart),
@@ -121,19 +121,6 @@ export function detectFlavor(version: string, versionComment = ''): Flavor {
     atLeast,
   }
 }
-
-const MARIADB_CHECKS = `SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, 'YES' AS ENFORCED
-   FROM information_schema.CHECK_CONSTRAINTS
-  WHERE CONSTRAINT_SCHEMA = DATABASE(){filter}
-  ORDER BY TABLE_NAME, CONSTRAINT_NAME`
-
-const MYSQL_CHECKS = `SELECT tc.TABLE_NAME AS TABLE_NAME, cc.CONSTRAINT_NAME AS CONSTRAINT_NAME,
-        cc.CHECK_CLAUSE AS CHECK_CLAUSE, tc.ENFORCED AS ENFORCED
-   FROM information_schema.TABLE_CONSTRAINTS tc
-   JOIN information_schema.CHECK_CONSTRAINTS cc
-     ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
-  WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'{filter}
-  ORDER BY tc.TABLE_NAME, cc.CONSTRAINT_NAME`
 
 const BIT_LITERAL_RE = /^b'[01]*'$/
 const EXPRESSION_RE = /^(current_timestamp|now|localtime|localtimestamp)(\(\d*\))?$/i

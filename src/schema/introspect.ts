@@ -1,106 +1,117 @@
+import { type Kysely, sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import type { Flavor } from '../db/flavor.js'
+import type { Catalog, RawColumn, RawStatistic, RawTable } from '../db/tables.js'
+import { assertNever } from '../errors.js'
 import type { ColumnDef, IndexDef, TableDef } from './table-def.js'
 
-interface RawTable {
-  TABLE_NAME: string
-  ENGINE: string | null
-  TABLE_COLLATION: string | null
-  TABLE_COMMENT: string | null
-  TABLE_ROWS: string | number | null
-  AUTO_INCREMENT?: string | number | null
+/** A TABLES row as introspect selects it, with the character set of the table's default collation. */
+export type TableRow = Pick<
+  RawTable,
+  'TABLE_NAME' | 'ENGINE' | 'TABLE_COLLATION' | 'TABLE_COMMENT' | 'TABLE_ROWS'
+> & {
+  AUTO_INCREMENT?: RawTable['AUTO_INCREMENT']
   CHARSET: string | null
 }
-
-interface RawCheck {
+export type ColumnRow = Omit<RawColumn, 'TABLE_SCHEMA'>
+/** EXPRESSION is selected only where the server has it (flavor.hasFunctionalIndexes). */
+export type StatisticRow = Omit<RawStatistic, 'TABLE_SCHEMA' | 'EXPRESSION'> & { EXPRESSION?: string | null }
+export interface CheckRow {
   TABLE_NAME: string
   CONSTRAINT_NAME: string
   CHECK_CLAUSE: string
   ENFORCED: string
 }
 
-interface RawColumn {
-  TABLE_NAME: string
-  COLUMN_NAME: string
-  ORDINAL_POSITION: string | number
-  COLUMN_DEFAULT: string | null
-  IS_NULLABLE: string
-  DATA_TYPE: string
-  COLUMN_TYPE: string
-  CHARACTER_SET_NAME: string | null
-  COLLATION_NAME: string | null
-  EXTRA: string | null
-  GENERATION_EXPRESSION: string | null
-  COLUMN_COMMENT: string | null
-}
-
-interface RawStatistic {
-  TABLE_NAME: string
-  INDEX_NAME: string
-  NON_UNIQUE: string | number
-  SEQ_IN_INDEX: string | number
-  COLUMN_NAME: string | null
-  SUB_PART: string | number | null
-  INDEX_TYPE: string
-  COLLATION: string | null
-  EXPRESSION?: string | null
-}
+/** The connection's current database, as the catalog queries compare it. */
+const CURRENT_DB = sql<string>`DATABASE()`
 
 /**
- * Read the definitions of the base tables in the connection's database: three catalog queries for all
+ * Read the definitions of the base tables in the connection's database: four catalog queries for all
  * tables together, however many there are (pipelines have hundreds of tables).
  * `only` limits the result (names not present are simply absent from the map).
  */
 export async function introspect(db: Db, only?: readonly string[]): Promise<Map<string, TableDef>> {
-  const filter = only && only.length > 0 ? ` AND TABLE_NAME IN (${only.map(() => '?').join(',')})` : ''
-  const params = only && only.length > 0 ? [...only] : []
-  const q = async <T>(sql: string): Promise<T[]> => {
-    const [rows] = await db.pool.query({ sql, values: params })
-    return rows as T[]
-  }
-  const checksSql = db.flavor.checkConstraintsSql
-  // Table charset: the character set of the table's default collation.
+  const k = db.kysely
+  const names = only && only.length > 0 ? [...only] : null
   const [tables, columns, stats, checks] = await Promise.all([
-    q<RawTable>(
-      `SELECT t.TABLE_NAME, t.ENGINE, t.TABLE_COLLATION, t.TABLE_COMMENT, t.TABLE_ROWS, t.AUTO_INCREMENT,
-              c.CHARACTER_SET_NAME AS CHARSET
-         FROM information_schema.TABLES t
-         LEFT JOIN information_schema.COLLATIONS c ON c.COLLATION_NAME = t.TABLE_COLLATION
-        WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'${filter.replaceAll('TABLE_NAME', 't.TABLE_NAME')}`,
-    ),
-    q<RawColumn>(
-      `SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, COLUMN_TYPE,
-              CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, GENERATION_EXPRESSION, COLUMN_COMMENT
-         FROM information_schema.COLUMNS
-        WHERE TABLE_SCHEMA = DATABASE()${filter}
-        ORDER BY TABLE_NAME, ORDINAL_POSITION`,
-    ),
-    q<RawStatistic>(
-      `SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, INDEX_TYPE, COLLATION
-              ${db.flavor.hasFunctionalIndexes ? ', EXPRESSION' : ''}
-         FROM information_schema.STATISTICS
-        WHERE TABLE_SCHEMA = DATABASE()${filter}
-        ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
-    ),
-    checksSql
-      ? q<RawCheck>(
-          checksSql.replace(
-            '{filter}',
-            filter.replaceAll('TABLE_NAME', checksSql.includes('tc.') ? 'tc.TABLE_NAME' : 'TABLE_NAME'),
-          ),
-        )
-      : Promise.resolve([]),
+    k
+      .selectFrom('information_schema.TABLES as t')
+      .leftJoin('information_schema.COLLATIONS as c', 'c.COLLATION_NAME', 't.TABLE_COLLATION')
+      .select(['t.TABLE_NAME', 't.ENGINE', 't.TABLE_COLLATION', 't.TABLE_COMMENT', 't.TABLE_ROWS'])
+      .select(['t.AUTO_INCREMENT', 'c.CHARACTER_SET_NAME as CHARSET'])
+      .where('t.TABLE_SCHEMA', '=', CURRENT_DB)
+      .where('t.TABLE_TYPE', '=', 'BASE TABLE')
+      .$if(names !== null, (q) => q.where('t.TABLE_NAME', 'in', names!))
+      .execute(),
+    k
+      .selectFrom('information_schema.COLUMNS')
+      .select(['TABLE_NAME', 'COLUMN_NAME', 'ORDINAL_POSITION', 'COLUMN_DEFAULT', 'IS_NULLABLE', 'DATA_TYPE'])
+      .select(['COLUMN_TYPE', 'CHARACTER_SET_NAME', 'COLLATION_NAME', 'EXTRA', 'GENERATION_EXPRESSION'])
+      .select('COLUMN_COMMENT')
+      .where('TABLE_SCHEMA', '=', CURRENT_DB)
+      .$if(names !== null, (q) => q.where('TABLE_NAME', 'in', names!))
+      .orderBy('TABLE_NAME')
+      .orderBy('ORDINAL_POSITION')
+      .execute(),
+    k
+      .selectFrom('information_schema.STATISTICS')
+      .select(['TABLE_NAME', 'INDEX_NAME', 'NON_UNIQUE', 'SEQ_IN_INDEX', 'COLUMN_NAME', 'SUB_PART'])
+      .select(['INDEX_TYPE', 'COLLATION'])
+      .$if(db.flavor.hasFunctionalIndexes, (q) => q.select('EXPRESSION'))
+      .where('TABLE_SCHEMA', '=', CURRENT_DB)
+      .$if(names !== null, (q) => q.where('TABLE_NAME', 'in', names!))
+      .orderBy('TABLE_NAME')
+      .orderBy('INDEX_NAME')
+      .orderBy('SEQ_IN_INDEX')
+      .execute(),
+    readChecks(k, db.flavor, names),
   ])
   return assemble(db.flavor, tables, columns, stats, checks)
+}
+
+/** The CHECK constraints, from wherever this server lists them (flavor.checkConstraints). */
+function readChecks(k: Kysely<Catalog>, flavor: Flavor, names: string[] | null): Promise<CheckRow[]> {
+  switch (flavor.checkConstraints) {
+    case null:
+      return Promise.resolve([])
+    case 'check-constraints':
+      return k
+        .selectFrom('information_schema.CHECK_CONSTRAINTS')
+        .select(['TABLE_NAME', 'CONSTRAINT_NAME', 'CHECK_CLAUSE', sql<string>`'YES'`.as('ENFORCED')])
+        .where('CONSTRAINT_SCHEMA', '=', CURRENT_DB)
+        .$if(names !== null, (q) => q.where('TABLE_NAME', 'in', names!))
+        .orderBy('TABLE_NAME')
+        .orderBy('CONSTRAINT_NAME')
+        .execute()
+    case 'joined-with-table-constraints':
+      return k
+        .selectFrom('information_schema.TABLE_CONSTRAINTS as tc')
+        .innerJoin('information_schema.CHECK_CONSTRAINTS as cc', (j) =>
+          j
+            .onRef('cc.CONSTRAINT_SCHEMA', '=', 'tc.CONSTRAINT_SCHEMA')
+            .onRef('cc.CONSTRAINT_NAME', '=', 'tc.CONSTRAINT_NAME'),
+        )
+        .select(['tc.TABLE_NAME as TABLE_NAME', 'cc.CONSTRAINT_NAME as CONSTRAINT_NAME'])
+        .select(['cc.CHECK_CLAUSE as CHECK_CLAUSE', 'tc.ENFORCED as ENFORCED'])
+        .where('tc.TABLE_SCHEMA', '=', CURRENT_DB)
+        .where('tc.CONSTRAINT_TYPE', '=', 'CHECK')
+        .$if(names !== null, (q) => q.where('tc.TABLE_NAME', 'in', names!))
+        .orderBy('tc.TABLE_NAME')
+        .orderBy('cc.CONSTRAINT_NAME')
+        .execute()
+    default:
+      return assertNever(flavor.checkConstraints)
+  }
 }
 
 /** Pure: build TableDefs from raw catalog rows. Exported for unit tests. */
 export function assemble(
   flavor: Flavor,
-  tables: RawTable[],
-  columns: RawColumn[],
-  stats: RawStatistic[],
-  checks: RawCheck[] = [],
+  tables: TableRow[],
+  columns: ColumnRow[],
+  stats: StatisticRow[],
+  checks: CheckRow[] = [],
 ): Map<string, TableDef> {
   const out = new Map<string, TableDef>()
   for (const t of tables) {
@@ -175,7 +186,7 @@ export function assemble(
   return out
 }
 
-function toColumn(flavor: Flavor, c: RawColumn): ColumnDef {
+function toColumn(flavor: Flavor, c: ColumnRow): ColumnDef {
   const extra = c.EXTRA ?? ''
   const nullable = c.IS_NULLABLE === 'YES'
   const dataType = c.DATA_TYPE.toLowerCase()
@@ -206,8 +217,11 @@ function toColumn(flavor: Flavor, c: RawColumn): ColumnDef {
 
 /** Names of the views in the connection's database: a view named as a table is refused by name. */
 export async function listViews(db: Db): Promise<Set<string>> {
-  const [rows] = await db.pool.query(
-    `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW'`,
-  )
-  return new Set((rows as Array<{ TABLE_NAME: string }>).map((r) => r.TABLE_NAME))
+  const rows = await db.kysely
+    .selectFrom('information_schema.TABLES')
+    .select('TABLE_NAME')
+    .where('TABLE_SCHEMA', '=', CURRENT_DB)
+    .where('TABLE_TYPE', '=', 'VIEW')
+    .execute()
+  return new Set(rows.map((r) => r.TABLE_NAME))
 }

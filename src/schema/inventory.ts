@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 
 /**
@@ -22,30 +23,44 @@ export async function sourceInventory(
   baseTables: Iterable<string>,
   synced: ReadonlySet<string>,
 ): Promise<SourceInventory> {
-  const names = async (sql: string): Promise<string[]> => {
-    try {
-      const [rows] = await source.pool.query({ sql, rowsAsArray: true })
-      return (rows as unknown as string[][]).map((r) => r.join(''))
-    } catch {
-      return [] // a catalog view the account cannot read hides nothing dbsync would copy
-    }
-  }
+  const k = source.kysely
+  const db = sql<string>`DATABASE()`
+  // A catalog view the account cannot read hides nothing dbsync would copy.
+  const orNone = <T>(rows: Promise<T[]>): Promise<T[]> => rows.catch(() => [])
   const [views, triggers, routines, events] = await Promise.all([
-    names(
-      `SELECT TABLE_NAME FROM information_schema.TABLES
-        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW' ORDER BY TABLE_NAME`,
-    ),
-    names(
-      `SELECT CONCAT(TRIGGER_NAME, ' on ', EVENT_OBJECT_TABLE) FROM information_schema.TRIGGERS
-        WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY TRIGGER_NAME`,
-    ),
-    names(
-      `SELECT CONCAT(ROUTINE_NAME, ' (', LOWER(ROUTINE_TYPE), ')') FROM information_schema.ROUTINES
-        WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_NAME`,
-    ),
-    names(
-      `SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE() ORDER BY EVENT_NAME`,
-    ),
+    orNone(
+      k
+        .selectFrom('information_schema.TABLES')
+        .select('TABLE_NAME')
+        .where('TABLE_SCHEMA', '=', db)
+        .where('TABLE_TYPE', '=', 'VIEW')
+        .orderBy('TABLE_NAME')
+        .execute(),
+    ).then((rows) => rows.map((r) => r.TABLE_NAME)),
+    orNone(
+      k
+        .selectFrom('information_schema.TRIGGERS')
+        .select(['TRIGGER_NAME', 'EVENT_OBJECT_TABLE'])
+        .where('TRIGGER_SCHEMA', '=', db)
+        .orderBy('TRIGGER_NAME')
+        .execute(),
+    ).then((rows) => rows.map((r) => `${r.TRIGGER_NAME} on ${r.EVENT_OBJECT_TABLE}`)),
+    orNone(
+      k
+        .selectFrom('information_schema.ROUTINES')
+        .select(['ROUTINE_NAME', 'ROUTINE_TYPE'])
+        .where('ROUTINE_SCHEMA', '=', db)
+        .orderBy('ROUTINE_NAME')
+        .execute(),
+    ).then((rows) => rows.map((r) => `${r.ROUTINE_NAME} (${r.ROUTINE_TYPE.toLowerCase()})`)),
+    orNone(
+      k
+        .selectFrom('information_schema.EVENTS')
+        .select('EVENT_NAME')
+        .where('EVENT_SCHEMA', '=', db)
+        .orderBy('EVENT_NAME')
+        .execute(),
+    ).then((rows) => rows.map((r) => r.EVENT_NAME)),
   ])
   const not_synced = [...baseTables].filter((t) => !synced.has(t)).sort()
   return { not_synced, views, triggers, routines, events }

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
-import { quoteId } from '../db/quote.js'
 import { STATE_TABLE } from './sync-state.js'
+import { stateDb } from './tables.js'
 
-export const CLAIMS_TABLE = '_sync_claims'
+export const CLAIMS_TABLE = '_sync_claims' as const
 
 /**
  * Who took each table's work claim last (`workers: shared`). The claim itself is a GET_LOCK; this row only
@@ -35,29 +35,33 @@ export async function recordClaim(
   target: Db,
   c: { pipeline: string; table: string; instance: string; loadId: string },
 ): Promise<void> {
-  await target.kysely
+  await stateDb(target.kysely)
     .insertInto(CLAIMS_TABLE)
     .values({
       pipeline: c.pipeline,
       table_name: c.table,
       instance: c.instance,
       load_id: c.loadId,
-      claimed_at: sql`UTC_TIMESTAMP(6)`,
+      claimed_at: sql<string>`UTC_TIMESTAMP(6)`,
     })
-    .onDuplicateKeyUpdate({ instance: c.instance, load_id: c.loadId, claimed_at: sql`UTC_TIMESTAMP(6)` })
+    .onDuplicateKeyUpdate({
+      instance: c.instance,
+      load_id: c.loadId,
+      claimed_at: sql<string>`UTC_TIMESTAMP(6)`,
+    })
     .execute()
 }
 
 /** The instance recorded as the claim's holder (the caller knows the lock is in use), or null. */
 export async function claimHolder(target: Db, pipeline: string, table: string): Promise<string | null> {
   try {
-    const row = await target.kysely
+    const row = await stateDb(target.kysely)
       .selectFrom(CLAIMS_TABLE)
       .select('instance')
       .where('pipeline', '=', pipeline)
       .where('table_name', '=', table)
       .executeTakeFirst()
-    return (row?.instance as string | undefined) ?? null
+    return row?.instance ?? null
   } catch (err) {
     if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return null
     throw err
@@ -74,15 +78,21 @@ export async function syncedSince(
   table: string,
   since: string,
 ): Promise<boolean> {
-  const [rows] = await target.pool.query(
-    `SELECT 1 AS done FROM ${quoteId(STATE_TABLE)} WHERE pipeline = ? AND table_name = ? AND status = 'ok' AND finished_at >= ?`,
-    [pipeline, table, since],
-  )
-  return (rows as unknown[]).length > 0
+  const row = await stateDb(target.kysely)
+    .selectFrom(STATE_TABLE)
+    .select(sql<number>`1`.as('done'))
+    .where('pipeline', '=', pipeline)
+    .where('table_name', '=', table)
+    .where('status', '=', 'ok')
+    .where('finished_at', '>=', since)
+    .executeTakeFirst()
+  return row !== undefined
 }
 
 /** The target's UTC clock, as DATETIME(6) text. */
 export async function targetNow(target: Db): Promise<string> {
-  const [rows] = await target.pool.query('SELECT CAST(UTC_TIMESTAMP(6) AS CHAR) AS now')
-  return String((rows as Array<{ now: string }>)[0]!.now)
+  const { rows } = await sql<{ now: string }>`SELECT CAST(UTC_TIMESTAMP(6) AS CHAR) AS now`.execute(
+    target.kysely,
+  )
+  return String(rows[0]!.now)
 }

@@ -1,7 +1,8 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
+import { stateDb } from './tables.js'
 
-export const RUNS_TABLE = '_sync_runs'
+export const RUNS_TABLE = '_sync_runs' as const
 
 export const RUNS_DDL = `CREATE TABLE IF NOT EXISTS \`${RUNS_TABLE}\` (
   load_id VARCHAR(64) NOT NULL,
@@ -24,9 +25,9 @@ export async function ensureRunsTable(target: Db): Promise<void> {
 }
 
 export async function recordRunStart(target: Db, loadId: string, pipeline: string): Promise<void> {
-  await target.kysely
+  await stateDb(target.kysely)
     .insertInto(RUNS_TABLE)
-    .values({ load_id: loadId, pipeline, started_at: sql`UTC_TIMESTAMP(6)`, status: 'running' })
+    .values({ load_id: loadId, pipeline, started_at: sql<string>`UTC_TIMESTAMP(6)`, status: 'running' })
     .execute()
 }
 
@@ -39,10 +40,10 @@ export interface RunEnd {
 }
 
 export async function recordRunEnd(target: Db, loadId: string, end: RunEnd): Promise<void> {
-  await target.kysely
+  await stateDb(target.kysely)
     .updateTable(RUNS_TABLE)
     .set({
-      finished_at: sql`UTC_TIMESTAMP(6)`,
+      finished_at: sql<string>`UTC_TIMESTAMP(6)`,
       status: end.status,
       tables_json: JSON.stringify(end.tables),
       schema_changes_json: JSON.stringify(end.schemaChanges),

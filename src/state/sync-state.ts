@@ -1,8 +1,10 @@
-import { sql } from 'kysely'
+import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Strategy } from '../config/types.js'
-import type { Db, DynamicKysely } from '../db/connect.js'
+import type { Db } from '../db/connect.js'
+import type { Catalog } from '../db/tables.js'
+import { type SyncStateTable, stateDb } from './tables.js'
 
-export const STATE_TABLE = '_sync_state'
+export const STATE_TABLE = '_sync_state' as const
 
 /**
  * One row per pipeline and table. `last_cursor` / `last_key` are the keyset position of the last row
@@ -53,33 +55,18 @@ export interface SyncState {
   recopyAfter: Buffer[] | null
 }
 
-interface StateRow {
-  pipeline: string
-  table_name: string
-  strategy: string
-  phase: string
-  cursor_columns: string | null
-  last_cursor: string | null
-  last_key: string | null
-  last_load_id: string | null
-  rows_synced: string | number
-  status: string
-  error: string | null
-  updated_at: string
-  recopy_after?: string | null
-}
-
 /** Create `_sync_state` on first use, and add the columns later versions need to an older one. */
 export async function ensureStateTable(target: Db): Promise<void> {
   await sql.raw(STATE_DDL).execute(target.kysely)
-  const [rows] = await target.pool.query(
-    `SELECT 1 FROM information_schema.COLUMNS
-      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'recopy_after'`,
-    [STATE_TABLE],
-  )
-  if ((rows as unknown[]).length === 0) {
-    await sql.raw(`ALTER TABLE \`${STATE_TABLE}\` ADD COLUMN recopy_after TEXT NULL`).execute(target.kysely)
-  }
+  const has = await target.kysely
+    .selectFrom('information_schema.COLUMNS')
+    .select(sql<number>`1`.as('one'))
+    .where('TABLE_SCHEMA', '=', sql<string>`DATABASE()`)
+    .where('TABLE_NAME', '=', STATE_TABLE)
+    .where('COLUMN_NAME', '=', 'recopy_after')
+    .executeTakeFirst()
+  if (!has)
+    await sql`ALTER TABLE ${sql.table(STATE_TABLE)} ADD COLUMN recopy_after TEXT NULL`.execute(target.kysely)
 }
 
 /**
@@ -92,11 +79,11 @@ export async function readState(
   table?: string,
 ): Promise<Map<string, SyncState>> {
   const out = new Map<string, SyncState>()
-  let rows: StateRow[]
+  let rows: Array<Selectable<SyncStateTable>>
   try {
-    let q = target.kysely.selectFrom(STATE_TABLE).selectAll().where('pipeline', '=', pipeline)
+    let q = stateDb(target.kysely).selectFrom(STATE_TABLE).selectAll().where('pipeline', '=', pipeline)
     if (table !== undefined) q = q.where('table_name', '=', table)
-    rows = (await q.execute()) as StateRow[]
+    rows = await q.execute()
   } catch (err) {
     if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return out
     throw err
@@ -146,7 +133,7 @@ export interface StateUpdate {
  * The upsert of a state row, to run inside the batch's transaction so the state never runs ahead of, or
  * behind, the rows it describes.
  */
-export function stateQuery(db: DynamicKysely, u: StateUpdate) {
+export function stateQuery(db: Kysely<Catalog>, u: StateUpdate) {
   const now = sql<string>`UTC_TIMESTAMP(6)`
   const values = {
     pipeline: u.pipeline,
@@ -166,7 +153,7 @@ export function stateQuery(db: DynamicKysely, u: StateUpdate) {
     finished_at: u.finished ? now : null,
     ...(u.recopyAfter === undefined ? {} : { recopy_after: u.recopyAfter ? encodeKey(u.recopyAfter) : null }),
   }
-  return db
+  return stateDb(db)
     .insertInto(STATE_TABLE)
     .values(values)
     .onDuplicateKeyUpdate({
@@ -176,12 +163,12 @@ export function stateQuery(db: DynamicKysely, u: StateUpdate) {
       last_cursor: u.lastCursor,
       last_key: values.last_key,
       last_load_id: u.loadId,
-      rows_synced: sql`rows_synced + ${u.rowsDelta}`,
+      rows_synced: sql<number>`${sql.ref('rows_synced')} + ${u.rowsDelta}`,
       status: u.status,
       error: u.error,
-      started_at: u.startedAt ? now : sql`started_at`,
+      started_at: u.startedAt ? now : sql.ref('started_at'),
       updated_at: now,
-      finished_at: u.finished ? now : sql`finished_at`,
+      finished_at: u.finished ? now : sql.ref('finished_at'),
       ...(u.recopyAfter === undefined ? {} : { recopy_after: values.recopy_after }),
     })
 }
@@ -215,7 +202,7 @@ export async function recordTableEnd(
   },
 ): Promise<void> {
   const now = sql<string>`UTC_TIMESTAMP(6)`
-  await target.kysely
+  await stateDb(target.kysely)
     .insertInto(STATE_TABLE)
     .values({
       pipeline: e.pipeline,
@@ -233,9 +220,9 @@ export async function recordTableEnd(
 
 /** A table's run begins: `started_at` says when (the row itself is written with the first rows). */
 export async function recordTableStart(target: Db, pipeline: string, table: string): Promise<void> {
-  await target.kysely
+  await stateDb(target.kysely)
     .updateTable(STATE_TABLE)
-    .set({ started_at: sql`UTC_TIMESTAMP(6)` })
+    .set({ started_at: sql<string>`UTC_TIMESTAMP(6)` })
     .where('pipeline', '=', pipeline)
     .where('table_name', '=', table)
     .execute()
@@ -254,12 +241,12 @@ export async function otherPipelines(
   if (tables.length === 0) return out
   let rows: Array<{ pipeline: string; table_name: string }>
   try {
-    rows = (await target.kysely
+    rows = await stateDb(target.kysely)
       .selectFrom(STATE_TABLE)
       .select(['pipeline', 'table_name'])
       .where('pipeline', '<>', pipeline)
       .where('table_name', 'in', [...tables])
-      .execute()) as Array<{ pipeline: string; table_name: string }>
+      .execute()
   } catch (err) {
     if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return out
     throw err

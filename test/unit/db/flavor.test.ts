@@ -230,7 +230,7 @@ describe('generated-columns', () => {
 describe('check-constraints', () => {
   it('reads them where the server keeps them, and names them only where names are per table', () => {
     expect(
-      [mysql80, detectFlavor('8.0.15'), mysql57, mariadb].map((f) => f.checkConstraintsSql !== null),
+      [mysql80, detectFlavor('8.0.15'), mysql57, mariadb].map((f) => f.checkConstraints !== null),
     ).toEqual([true, false, false, true])
     const def = table([col('n', 'int(11)')], {
       checks: [{ name: 'n_pos', clause: '`n` > 0', enforced: false }],
