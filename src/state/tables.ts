@@ -3,7 +3,7 @@ import type { Catalog } from '../db/tables.js'
 
 /*
  * dbsync's own tables on the target, typed for Kysely (their DDL is beside each: sync-state.ts,
- * sync-runs.ts, claims.ts). DATETIME(6) and BIGINT come back as strings (db/connect.ts) and are written as
+ * sync-runs.ts, claims.ts, verify-state.ts). DATETIME(6) and BIGINT come back as strings (db/connect.ts) and are written as
  * `UTC_TIMESTAMP(6)` or bound parameters, never through a JS Date or number that could round them.
  */
 
@@ -49,10 +49,25 @@ export type SyncClaimsTable = {
   claimed_at: Stamp
 }
 
+export type SyncVerifyTable = {
+  pipeline: string
+  table_name: string
+  next_key: string | null
+  pass_started_at: string | null
+  last_full_at: string | null
+  chunks_equal: ColumnType<string | number, number, number>
+  chunks_repaired: ColumnType<string | number, number, number>
+  chunks_pending: ColumnType<string | number, number, number>
+  chunks_differing: ColumnType<string | number, number, number>
+  rows_repaired: ColumnType<string | number, number, number>
+  updated_at: Stamp
+}
+
 export type StateTables = {
   _sync_state: SyncStateTable
   _sync_runs: SyncRunsTable
   _sync_claims: SyncClaimsTable
+  _sync_verify: SyncVerifyTable
 }
 
 /** The target's Kysely, with dbsync's own tables typed. */

@@ -1,7 +1,8 @@
-import { sql } from 'kysely'
+import { type Selectable, sql } from 'kysely'
 import type { Db } from '../db/connect.js'
+import { type SyncVerifyTable, stateDb } from './tables.js'
 
-export const VERIFY_TABLE = '_sync_verify'
+export const VERIFY_TABLE = '_sync_verify' as const
 
 /**
  * Where each table's scheduled verification stands (sync/verify.ts), so a pass resumes after a restart
@@ -34,17 +35,6 @@ export interface VerifyPosition {
   rowsRepaired: number
 }
 
-interface VerifyRow {
-  next_key: string | null
-  pass_started_at: string | null
-  last_full_at: string | null
-  chunks_equal: string | number
-  chunks_repaired: string | number
-  chunks_pending: string | number
-  chunks_differing: string | number
-  rows_repaired: string | number
-}
-
 export async function ensureVerifyTable(target: Db): Promise<void> {
   await sql.raw(VERIFY_DDL).execute(target.kysely)
 }
@@ -55,14 +45,14 @@ export async function readVerifyPosition(
   pipeline: string,
   table: string,
 ): Promise<VerifyPosition | null> {
-  let row: VerifyRow | undefined
+  let row: Selectable<SyncVerifyTable> | undefined
   try {
-    row = (await target.kysely
+    row = await stateDb(target.kysely)
       .selectFrom(VERIFY_TABLE)
       .selectAll()
       .where('pipeline', '=', pipeline)
       .where('table_name', '=', table)
-      .executeTakeFirst()) as VerifyRow | undefined
+      .executeTakeFirst()
   } catch (err) {
     if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') return null
     throw err
@@ -98,9 +88,9 @@ export async function saveVerifyPosition(
     chunks_pending: p.chunks.pending,
     chunks_differing: p.chunks.differing,
     rows_repaired: p.rowsRepaired,
-    updated_at: sql`UTC_TIMESTAMP(6)`,
+    updated_at: sql<string>`UTC_TIMESTAMP(6)`,
   }
-  await target.kysely
+  await stateDb(target.kysely)
     .insertInto(VERIFY_TABLE)
     .values({ pipeline, table_name: table, ...values })
     .onDuplicateKeyUpdate(values)
