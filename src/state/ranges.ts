@@ -1,8 +1,9 @@
-import { sql } from 'kysely'
+import { type Selectable, sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import { decodeKey, encodeKey } from './sync-state.js'
+import { type SyncRangesTable, stateDb } from './tables.js'
 
-export const RANGES_TABLE = '_sync_ranges'
+export const RANGES_TABLE = '_sync_ranges' as const
 /** ER_NO_SUCH_TABLE, ER_TABLEACCESS_DENIED_ERROR. */
 const NO_PLAN = new Set([1146, 1142])
 
@@ -55,17 +56,6 @@ export interface RangePlan {
   ranges: KeyRange[]
 }
 
-interface RangeRow {
-  range_no: number
-  plan_id: string
-  kind: string
-  lo_key: string | null
-  hi_key: string | null
-  last_cursor: string | null
-  last_key: string | null
-  status: string
-}
-
 export async function ensureRangesTable(target: Db): Promise<void> {
   await sql.raw(RANGES_DDL).execute(target.kysely)
 }
@@ -75,15 +65,15 @@ export async function ensureRangesTable(target: Db): Promise<void> {
  * created only by the first whole-table load that splits, so pipelines of small tables never see it).
  */
 export async function readRangePlan(target: Db, pipeline: string, table: string): Promise<RangePlan | null> {
-  let rows: RangeRow[]
+  let rows: Array<Selectable<SyncRangesTable>>
   try {
-    rows = (await target.kysely
+    rows = await stateDb(target.kysely)
       .selectFrom(RANGES_TABLE)
       .selectAll()
       .where('pipeline', '=', pipeline)
       .where('table_name', '=', table)
       .orderBy('range_no')
-      .execute()) as RangeRow[]
+      .execute()
   } catch (err) {
     // Missing, or out of reach of an account granted only the tables it syncs: no plan is under way.
     if (NO_PLAN.has((err as { errno?: number }).errno ?? 0)) return null
@@ -109,36 +99,38 @@ export async function readRangePlan(target: Db, pipeline: string, table: string)
 
 /** Record a new plan, replacing any older one of the table, in one transaction. */
 export async function writeRangePlan(target: Db, plan: RangePlan): Promise<void> {
-  await target.kysely.transaction().execute(async (trx) => {
-    await trx
-      .deleteFrom(RANGES_TABLE)
-      .where('pipeline', '=', plan.pipeline)
-      .where('table_name', '=', plan.table)
-      .execute()
-    await trx
-      .insertInto(RANGES_TABLE)
-      .values(
-        plan.ranges.map((r) => ({
-          pipeline: plan.pipeline,
-          table_name: plan.table,
-          range_no: r.no,
-          plan_id: plan.planId,
-          kind: plan.kind,
-          lo_key: r.lo ? encodeKey(r.lo) : null,
-          hi_key: r.hi ? encodeKey(r.hi) : null,
-          last_cursor: plan.lastCursor,
-          last_key: plan.lastKey ? encodeKey(plan.lastKey) : null,
-          status: 'pending',
-          updated_at: sql`UTC_TIMESTAMP(6)`,
-        })),
-      )
-      .execute()
-  })
+  await stateDb(target.kysely)
+    .transaction()
+    .execute(async (trx) => {
+      await trx
+        .deleteFrom(RANGES_TABLE)
+        .where('pipeline', '=', plan.pipeline)
+        .where('table_name', '=', plan.table)
+        .execute()
+      await trx
+        .insertInto(RANGES_TABLE)
+        .values(
+          plan.ranges.map((r) => ({
+            pipeline: plan.pipeline,
+            table_name: plan.table,
+            range_no: r.no,
+            plan_id: plan.planId,
+            kind: plan.kind,
+            lo_key: r.lo ? encodeKey(r.lo) : null,
+            hi_key: r.hi ? encodeKey(r.hi) : null,
+            last_cursor: plan.lastCursor,
+            last_key: plan.lastKey ? encodeKey(plan.lastKey) : null,
+            status: 'pending',
+            updated_at: sql<string>`UTC_TIMESTAMP(6)`,
+          })),
+        )
+        .execute()
+    })
 }
 
 /** Whether the range is still to be loaded under this plan (false once done, or once the plan is gone). */
 export async function rangePending(target: Db, plan: RangePlan, no: number): Promise<boolean> {
-  const row = await target.kysely
+  const row = await stateDb(target.kysely)
     .selectFrom(RANGES_TABLE)
     .select('status')
     .where('pipeline', '=', plan.pipeline)
@@ -156,13 +148,13 @@ export async function markRangeDone(
   no: number,
   done: { rows: number; instance: string },
 ): Promise<void> {
-  await target.kysely
+  await stateDb(target.kysely)
     .updateTable(RANGES_TABLE)
     .set({
       status: 'done',
       rows_loaded: done.rows,
       loaded_by: done.instance,
-      updated_at: sql`UTC_TIMESTAMP(6)`,
+      updated_at: sql<string>`UTC_TIMESTAMP(6)`,
     })
     .where('pipeline', '=', plan.pipeline)
     .where('table_name', '=', plan.table)
@@ -173,7 +165,7 @@ export async function markRangeDone(
 
 /** Forget the table's plan: its load was swapped in, or abandoned along with its staging table. */
 export async function dropRangePlan(target: Db, pipeline: string, table: string): Promise<void> {
-  await target.kysely
+  await stateDb(target.kysely)
     .deleteFrom(RANGES_TABLE)
     .where('pipeline', '=', pipeline)
     .where('table_name', '=', table)

@@ -3,7 +3,8 @@ import type { Catalog } from '../db/tables.js'
 
 /*
  * dbsync's own tables on the target, typed for Kysely (their DDL is beside each: sync-state.ts,
- * sync-runs.ts, claims.ts, verify-state.ts). DATETIME(6) and BIGINT come back as strings (db/connect.ts) and are written as
+ * sync-runs.ts, claims.ts, verify-state.ts,
+ * ranges.ts). DATETIME(6) and BIGINT come back as strings (db/connect.ts) and are written as
  * `UTC_TIMESTAMP(6)` or bound parameters, never through a JS Date or number that could round them.
  */
 
@@ -63,11 +64,28 @@ export type SyncVerifyTable = {
   updated_at: Stamp
 }
 
+export type SyncRangesTable = {
+  pipeline: string
+  table_name: string
+  range_no: string | number
+  plan_id: string
+  kind: string
+  lo_key: string | null
+  hi_key: string | null
+  last_cursor: string | null
+  last_key: string | null
+  status: string
+  rows_loaded: ColumnType<string | number, number | undefined, number>
+  loaded_by: ColumnType<string | null, string | null | undefined, string | null>
+  updated_at: Stamp
+}
+
 export type StateTables = {
   _sync_state: SyncStateTable
   _sync_runs: SyncRunsTable
   _sync_claims: SyncClaimsTable
   _sync_verify: SyncVerifyTable
+  _sync_ranges: SyncRangesTable
 }
 
 /** The target's Kysely, with dbsync's own tables typed. */
