@@ -13,7 +13,7 @@ import {
 } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
 import { cursorIsCapped, type RunCap } from './cap.js'
-import type { RepairResult } from './repair.js'
+import type { RepairResult } from './repair-result.js'
 
 /** Everything one table's sync needs. */
 export interface TableJob {
