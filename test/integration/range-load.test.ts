@@ -113,6 +113,52 @@ describe('a first load in key ranges', () => {
     expect(b).toEqual(a)
   }, 300_000)
 
+  it('rebuilds an existing table in ranges with --full-refresh: deletes show, target-only columns stay', async () => {
+    const { source, target } = fx.dbs()
+    await source.query(`CREATE TABLE items (
+      sku VARCHAR(20) COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, qty INT NOT NULL, updated_at DATETIME(6) NOT NULL)`)
+    await source.query(`INSERT INTO items
+      ${numbers(30000)}
+      SELECT CONCAT(IF(n % 2 = 0, 'B', 'a'), LPAD(n, 8, '0')), n, TIMESTAMP('2024-01-01') + INTERVAL n SECOND FROM s`)
+    await source.query('ANALYZE TABLE items')
+    const name = `ranges_c_${process.pid}`
+    const file = await fx.pipeline(
+      name,
+      '  - name: items\n    parallel: { above_rows: 0, range_rows: 3000, workers: 2 }\n    batch_size: 1000',
+    )
+    const first = await runCli(['sync', '-p', file], { timeoutMs: 240_000 })
+    expect(first.exitCode, first.stderr).toBe(0)
+    // A column only the target has is kept through the rebuild (schema handling never drops).
+    await target.query('ALTER TABLE items ADD COLUMN local_note VARCHAR(10) NULL')
+    await source.query(
+      'DELETE FROM items WHERE qty % 1000 = 0; UPDATE items SET qty = -qty WHERE qty % 777 = 0',
+    )
+    const refresh = await runCli(['--log-format', 'json', 'sync', '-p', file, '--full-refresh'], {
+      timeoutMs: 240_000,
+    })
+    expect(refresh.exitCode, refresh.stderr).toBe(0)
+    const plan = refresh.stderr
+      .split('\n')
+      .filter((l) => l.includes('"range_load"'))
+      .map((l) => JSON.parse(l) as { kind: string; ranges: number })
+    expect(plan[0]).toMatchObject({ kind: 'full_refresh' })
+    expect(plan[0]!.ranges).toBeGreaterThanOrEqual(5)
+    const { source: a, target: b } = await expectSameRows(source, target, 'items', ['sku'])
+    expect(b.length).toBe(30000 - 30)
+    expect(b).toEqual(a)
+    expect(
+      await count(
+        target,
+        "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'items' AND COLUMN_NAME = 'local_note'",
+      ),
+    ).toBe(1)
+    expect(await count(target, 'SELECT COUNT(*) AS n FROM _sync_ranges WHERE pipeline = ?', [name])).toBe(0)
+    // The next incremental run carries on from the refresh's position: nothing pending, nothing changed.
+    const after = await runCli(['sync', '-p', file, '--json'], { timeoutMs: 240_000 })
+    expect(after.exitCode, after.stderr).toBe(0)
+    expect(JSON.parse(after.stdout).tables[0]).toMatchObject({ table: 'items', status: 'ok', rows_read: 0 })
+  }, 300_000)
+
   it('two instances load one table; the one stuck in its last range is killed, and a restarted run resumes it', async () => {
     const { source, target, targetUrl } = fx.dbs()
     // 49 boundaries of 4000 rows: 50 ranges, the last (the highest ids: n = 1..2000) half as big.
