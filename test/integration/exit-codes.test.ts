@@ -1,26 +1,18 @@
 import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cliPath, repoRoot, writeTempPipeline } from '../support/cli.js'
+import { cliPath, envPipelineYaml, repoRoot, writeTempPipeline } from '../support/cli.js'
 import { createTestDatabases, type TestDbs } from '../support/db.js'
 import { startProxy, type TcpProxy } from '../support/proxy.js'
 
 const TIMEOUT = 180_000
 
 function pipelineYaml(strategy: 'incremental' | 'full_refresh'): string {
-  return [
-    'version: 1',
-    'name: sig',
-    'source:',
-    `  url: \${SOURCE_DATABASE_URL}`,
-    'target:',
-    `  url: \${TARGET_DATABASE_URL}`,
-    'tables:',
+  return envPipelineYaml('sig', [
     '  - name: items',
     `    strategy: ${strategy}`,
     '    cursor: updated_at',
     '    batch_size: 500',
-    '',
-  ].join('\n')
+  ])
 }
 
 interface Exit {

@@ -1,23 +1,13 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CliResult, cliPath, runCli, writeTempPipeline } from '../support/cli.js'
+import { type CliResult, cliPath, envPipelineYaml, runCli, writeTempPipeline } from '../support/cli.js'
 import { createTestDatabases, type TestDbs } from '../support/db.js'
 
 const TIMEOUT = 180_000
 
 function pipelineYaml(tables: string[]): string {
-  return [
-    'version: 1',
-    'name: output',
-    'source:',
-    `  url: \${SOURCE_DATABASE_URL}`,
-    'target:',
-    `  url: \${TARGET_DATABASE_URL}`,
-    'tables:',
-    ...tables,
-    '',
-  ].join('\n')
+  return envPipelineYaml('output', tables)
 }
 
 const GOOD = [

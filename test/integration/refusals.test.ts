@@ -1,22 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CliResult, runCli, writeTempPipeline } from '../support/cli.js'
+import { type CliResult, envPipelineYaml, runCli, writeTempPipeline } from '../support/cli.js'
 import { createTestDatabases, type TestDbs } from '../support/db.js'
 import { startProxy, type TcpProxy } from '../support/proxy.js'
 
 const TIMEOUT = 180_000
 
 function pipelineYaml(tables: string[], name = 'refusals'): string {
-  return [
-    'version: 1',
-    `name: ${name}`,
-    'source:',
-    `  url: \${SOURCE_DATABASE_URL}`,
-    'target:',
-    `  url: \${TARGET_DATABASE_URL}`,
-    'tables:',
-    ...tables,
-    '',
-  ].join('\n')
+  return envPipelineYaml(name, tables)
 }
 
 /** Tables in a database, as the server lists them. */

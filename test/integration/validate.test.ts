@@ -1,23 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CliResult, runCli, writeTempPipeline } from '../support/cli.js'
+import { type CliResult, envPipelineYaml, runCli, writeTempPipeline } from '../support/cli.js'
 import { createTestDatabases, type TestDbs } from '../support/db.js'
 
 /** A pipeline file around `tables` (YAML lines under `tables:`), with the URLs from the environment. */
 function pipelineYaml(tables: string, extra = ''): string {
-  return [
-    'version: 1',
-    'name: vt',
-    'source:',
-    `  url: \${SOURCE_DATABASE_URL}`,
-    'target:',
-    `  url: \${TARGET_DATABASE_URL}`,
-    extra,
-    'tables:',
-    tables,
-    '',
-  ].join('\n')
+  return envPipelineYaml('vt', [tables], [extra])
 }
 
 /** 1-based line of the first line containing `needle`. */

@@ -77,6 +77,25 @@ export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRes
   })
 }
 
+/**
+ * A pipeline file whose URLs come from SOURCE_DATABASE_URL and TARGET_DATABASE_URL (as runCli passes them),
+ * with `head` lines before `tables:` and `tables` (YAML lines) under it.
+ */
+export function envPipelineYaml(name: string, tables: string[], head: string[] = []): string {
+  return [
+    'version: 1',
+    `name: ${name}`,
+    'source:',
+    `  url: \${SOURCE_DATABASE_URL}`,
+    'target:',
+    `  url: \${TARGET_DATABASE_URL}`,
+    ...head,
+    'tables:',
+    ...tables,
+    '',
+  ].join('\n')
+}
+
 /** Writes `yamlText` to pipeline.yaml in a fresh temp folder and returns the file's path. */
 export async function writeTempPipeline(yamlText: string): Promise<string> {
   // Under the run's folder, which the global teardown removes: vitest stops its workers with a signal, so
