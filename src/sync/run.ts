@@ -122,8 +122,8 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
         }
         const results = await runTables(run, gate, tables, sourceDefs, missing, opts.concurrency)
         const status = runStatus(results, signal)
-        // The scheduled verification repairs under the pipeline lock; shared instances hold none.
-        if (opts.verifier && lock) {
+        // The scheduled verification repairs under the pipeline lock, or (shared) under each table's claim.
+        if (opts.verifier) {
           await verifyAfterRun(opts.verifier, {
             pipeline,
             pair,

@@ -1,6 +1,6 @@
 import type { Pipeline, TableConfig, VerifySettings } from '../config/types.js'
 import type { Db } from '../db/connect.js'
-import type { RunLock } from '../db/lock.js'
+import { claimTable, type RunLock } from '../db/lock.js'
 import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import { redact } from '../observe/redact.js'
@@ -16,29 +16,9 @@ import type { RunCap } from './cap.js'
 import { type RowShape, rowShape, type TableJob, type TableResult } from './job.js'
 import { type ChunkOutcome, repairTable } from './repair.js'
 import { sleep } from './retry.js'
+import type { VerifyMetrics, VerifyStatus } from './verify-status.js'
 
-/** What a verifier reports to metrics. */
-export interface VerifyMetrics {
-  verifyChunk(table: string, result: ChunkOutcome): void
-  verifyFull(table: string, atMs: number): void
-}
-
-/** One table's verification, as /status shows it. */
-export interface VerifyStatus {
-  every_seconds: number
-  repair: boolean
-  max_rows_per_second: number
-  /** A pass is under way: it resumes at the next run where this one stopped. */
-  in_progress: boolean
-  pass_started_at: string | null
-  /** When the last pass over the whole table ended; null until one has. */
-  last_full_at: string | null
-  next_due_at: string | null
-  /** Chunks of the current (or last) pass, by outcome. */
-  chunks: Record<ChunkOutcome, number>
-  rows_repaired: number
-  last_error: string | null
-}
+export type { VerifyMetrics, VerifyStatus } from './verify-status.js'
 
 interface TableVerify extends VerifyPosition {
   settings: VerifySettings
@@ -79,14 +59,35 @@ export class Verifier {
     jobs: Array<{ job: TableJob; shape: RowShape }>,
     signal: AbortSignal,
     runStarted = this.now(),
+    hold?: HoldTable,
   ): Promise<void> {
     const deadline = Math.max(runStarted + this.budgetMs, this.now() + MIN_SLICE_MS)
     for (const { job, shape } of jobs) {
       const settings = job.config.verify
       if (!settings || signal.aborted || this.now() >= deadline) continue
-      const t = await this.entry(job, settings)
-      if (t.passStarted === null && !this.due(t)) continue
-      await this.slice(job, shape, t, deadline, signal)
+      const held = hold ? await this.hold(hold, job.config.name) : null
+      // workers: shared: another instance holds the table's claim, and verifies it while it does.
+      if (hold && !held) continue
+      try {
+        // Under a claim the position is read again: another instance may have moved the pass on.
+        const t = await this.entry(job, settings, held !== null)
+        if (t.passStarted === null && !this.due(t)) continue
+        await this.slice(held ? { ...job, lock: held } : job, shape, t, deadline, signal)
+      } finally {
+        await held?.release().catch(() => undefined)
+      }
+    }
+  }
+
+  private async hold(hold: HoldTable, table: string): Promise<Pick<RunLock, 'held' | 'release'> | null> {
+    try {
+      return await hold(table)
+    } catch (err) {
+      log().warn(
+        { event: 'verify_error', table, error: redact(errorMessage(err)) },
+        `${table}: verification: cannot take the table's claim: ${redact(errorMessage(err))}`,
+      )
+      return null
     }
   }
 
@@ -111,10 +112,10 @@ export class Verifier {
   }
 
   /** The table's entry; on first sight, from the position saved on the target by an earlier process. */
-  private async entry(job: TableJob, settings: VerifySettings): Promise<TableVerify> {
+  private async entry(job: TableJob, settings: VerifySettings, refresh: boolean): Promise<TableVerify> {
     const name = job.config.name
     let t = this.tables.get(name)
-    if (!t) {
+    if (!t || refresh) {
       const saved = await readVerifyPosition(job.target, job.pipeline, name).catch((err: unknown) => {
         log().warn(
           { event: 'verify_error', table: name, error: redact(errorMessage(err)) },
@@ -122,18 +123,20 @@ export class Verifier {
         )
         return null
       })
-      t = {
-        next: null,
-        passStarted: null,
-        lastFull: null,
-        chunks: emptyChunks(),
-        rowsRepaired: 0,
-        ...saved,
-        settings,
-        lastError: null,
+      if (!t) {
+        t = {
+          next: null,
+          passStarted: null,
+          lastFull: null,
+          chunks: emptyChunks(),
+          rowsRepaired: 0,
+          settings,
+          lastError: null,
+        }
+        this.tables.set(name, t)
       }
+      if (saved) Object.assign(t, saved)
       if (t.lastFull !== null) this.metrics?.verifyFull(name, t.lastFull)
-      this.tables.set(name, t)
     }
     t.settings = settings
     return t
@@ -209,6 +212,9 @@ export class Verifier {
   }
 }
 
+/** `workers: shared`: take a table's claim for its verification; null when another instance holds it. */
+export type HoldTable = (table: string) => Promise<Pick<RunLock, 'held' | 'release'> | null>
+
 function emptyChunks(): Record<ChunkOutcome, number> {
   return { equal: 0, repaired: 0, pending: 0, differing: 0 }
 }
@@ -216,7 +222,9 @@ function emptyChunks(): Record<ChunkOutcome, number> {
 /**
  * After a run's tables are synced, still under its lock: the scheduled verification of the tables that
  * synced ok and set `verify:`. Tables without a key, and full_refresh tables (rebuilt every run), are not
- * verified.
+ * verified. Without a run lock (`workers: shared`) each table is verified under its own claim, taken again
+ * for the verification: no two instances verify (or sync) a table at once, and the pass goes on from the
+ * position saved on the target, whichever instance made it.
  */
 export async function verifyAfterRun(
   verifier: Verifier,
@@ -228,7 +236,8 @@ export async function verifyAfterRun(
     results: TableResult[]
     loadId: string
     signal: AbortSignal
-    lock: Pick<RunLock, 'held'>
+    /** The run lock; null with `workers: shared`, where each table's claim is taken instead. */
+    lock: Pick<RunLock, 'held'> | null
     cap: RunCap
     /** When the run started (ms): the verification budget counts from there. */
     startedAt: number
@@ -260,10 +269,21 @@ export async function verifyAfterRun(
       queryTimeoutMs: run.pipeline.queryTimeoutMs,
       progress: () => undefined,
       signal: run.signal,
-      lock: run.lock,
+      lock: run.lock ?? UNCLAIMED,
       cap: run.cap,
     }
     return { job, shape: rowShape(job) }
   })
-  await verifier.run(jobs, run.signal, run.startedAt)
+  const { target } = run.pair
+  const hold: HoldTable | undefined = run.lock
+    ? undefined
+    : (table) => claimTable(target, run.pipeline.name, table)
+  await verifier.run(jobs, run.signal, run.startedAt, hold)
+}
+
+/** A job's lock before its claim is taken (Verifier.run replaces it): never held. */
+const UNCLAIMED: Pick<RunLock, 'held'> = {
+  held: async () => {
+    throw new Error('verification without the table claim')
+  },
 }

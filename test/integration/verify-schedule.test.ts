@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { expectSameRows } from '../support/compare.js'
 import { freePort, get, sample, startDaemon, useScheduleFixture, waitFor } from '../support/daemon.js'
+import { openConnection } from '../support/db.js'
 
 const DDL = (name: string) => `CREATE TABLE ${name} (
   id INT NOT NULL PRIMARY KEY,
@@ -152,5 +153,67 @@ describe('scheduled verification (verify: in the pipeline)', () => {
     expect(sample(m, 'dbsync_verify_chunks_total', { table: 'resumed', result: 'equal' })).toBe(4 - done)
     second.child.kill('SIGTERM')
     expect(await second.exit).toBe(0)
+  }, 240_000)
+
+  it('verifies with workers: shared, each table under its claim, and repairs it', async () => {
+    const src = fx.dbs().source
+    await src.query(
+      'CREATE TABLE IF NOT EXISTS digits (d INT PRIMARY KEY); INSERT IGNORE INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)',
+    )
+    await src.query(`${DDL('sharedv')}; ${ROWS('sharedv')}`)
+    const name = `sharedv_${process.pid}`
+    const file = await fx.pipeline(
+      name,
+      '  - name: sharedv\n    verify: { every: 2s, max_rows_per_second: 100000 }',
+      'workers: shared\nhealth:\n  port: 1\n  host: 127.0.0.1\n',
+    )
+    const passes = async () => {
+      const [rows] = await fx
+        .dbs()
+        .target.query("SELECT last_full_at FROM _sync_verify WHERE table_name = 'sharedv'")
+        .catch(() => [[]])
+      return (rows as Array<{ last_full_at: string | null }>)[0]?.last_full_at ?? undefined
+    }
+    const [a, b] = [await freePort(), await freePort()].map((port) =>
+      startDaemon(['sync', '-p', file, '--every', '2s', '--health-port', String(port)]),
+    )
+    const first = await waitFor('a full verification by one of the instances', passes, 120_000)
+
+    // While another session holds the table's claim, no instance verifies (or syncs) it.
+    const other = await openConnection(fx.dbs().targetUrl)
+    try {
+      await other.query('SELECT GET_LOCK(?, 30)', [`dbsync:${name}/sharedv`])
+      await fx.dbs().target.query("UPDATE sharedv SET v = 'damaged' WHERE id = 42")
+      const runs = (d: typeof a) => d!.events().filter((e) => e.event === 'run_end').length
+      const [ra, rb] = [runs(a), runs(b)]
+      await waitFor(
+        'two more runs of each instance',
+        () => (runs(a) >= ra + 2 && runs(b) >= rb + 2) || undefined,
+        60_000,
+      )
+      const [held] = await fx.dbs().target.query("SELECT COUNT(*) AS n FROM sharedv WHERE v = 'damaged'")
+      expect(held).toEqual([{ n: '1' }])
+    } finally {
+      await other.query('DO RELEASE_LOCK(?)', [`dbsync:${name}/sharedv`])
+      await other.end()
+    }
+    await waitFor(
+      'the damaged row repaired by the instance that claims the table next',
+      async () => {
+        const [rows] = await fx.dbs().target.query("SELECT COUNT(*) AS n FROM sharedv WHERE v = 'damaged'")
+        return (rows as Array<{ n: string }>)[0]?.n === '0' || undefined
+      },
+      120_000,
+    )
+    // The pass that repaired it ends, and is saved, just after the repair commits.
+    await waitFor(
+      'a later full verification',
+      async () => ((await passes()) !== first ? true : undefined),
+      60_000,
+    )
+    const verified = [a, b].map((d) => d!.events().filter((e) => e.event === 'verify_pass_end').length)
+    expect(verified[0]! + verified[1]!).toBeGreaterThanOrEqual(2)
+    for (const d of [a, b]) d!.child.kill('SIGTERM')
+    expect(await Promise.all([a!.exit, b!.exit])).toEqual([0, 0])
   }, 240_000)
 })
