@@ -3,11 +3,10 @@ import type { Pipeline, TableConfig } from '../config/types.js'
 import type { Db } from '../db/connect.js'
 import { connectPair } from '../db/identity.js'
 import { acquireRunLock } from '../db/lock.js'
-import { introspect } from '../schema/introspect.js'
+import { openSession } from '../plan/session.js'
 import type { TableDef } from '../schema/table-def.js'
 import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-runs.js'
-import { ensureStateTable, otherPipelines, readState } from '../state/sync-state.js'
-import { resolveSelected } from '../validate/resolve.js'
+import { ensureStateTable, otherPipelines } from '../state/sync-state.js'
 import type { Issue } from '../validate/rules.js'
 import { type CapOptions, readRunCap } from './cap.js'
 import { blankResult, runGated, runLockGate, sharedGate, type TableGate } from './claims.js'
@@ -75,12 +74,14 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
   const startedAt = new Date(started).toISOString()
   const loadId = opts.loadId ?? newLoadId(started)
   const signal = opts.signal ?? new AbortController().signal
-  const pair = opts.pair ?? (await connectPair(pipeline))
+  // Before the lock and before anything is written: a name the source lacks is refused (exit 2).
+  const session = await openSession(pipeline, {
+    only: opts.only,
+    missingTables: opts.missingTables === 'fail' ? 'keep' : 'refuse',
+    pair: opts.pair,
+  })
+  const { pair, tables, sourceDefs, missing } = session
   try {
-    // Before the lock and before anything is written: a name the source lacks is refused (exit 2).
-    const { tables, sourceDefs, missing } = await resolveSelected(pipeline, pair.source, opts.only, {
-      refuse: opts.missingTables !== 'fail',
-    })
     // workers: shared splits the tables between instances by per-table claims; a full refresh of every
     // table still takes the pipeline lock, so it runs alone (claims.ts).
     const shared = pipeline.workers === 'shared'
@@ -99,9 +100,8 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
         // Read once for all tables: a run over a thousand tables costs a handful of catalog round trips.
         const names = tables.map((t) => t.name)
         // The cap is read once for the whole run (cap.ts): every table's snapshot opens after it.
-        const [targetDefs, states, cap, others] = await Promise.all([
-          introspect(pair.target, names),
-          readState(pair.target, pipeline.name),
+        const [{ targetDefs, states }, cap, others] = await Promise.all([
+          session.readTarget(),
           readRunCap(pair.source, opts.capOptions),
           otherPipelines(pair.target, pipeline.name, names),
           recordRunStart(pair.target, loadId, pipeline.name),
@@ -155,7 +155,7 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
       await lock?.release()
     }
   } finally {
-    if (!opts.pair) await Promise.all([pair.source.close(), pair.target.close()])
+    await session.close()
   }
 }
 

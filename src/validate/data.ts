@@ -1,14 +1,11 @@
 import pLimit, { type LimitFunction } from 'p-limit'
-import { loadPipeline } from '../config/load.js'
-import { resolveTables } from '../config/select.js'
 import type { Pipeline, TableConfig } from '../config/types.js'
 import type { Db } from '../db/connect.js'
-import { connectPair } from '../db/identity.js'
 import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
-import { introspect } from '../schema/introspect.js'
+import { type Session, withSession } from '../plan/session.js'
 import { type ColumnDef, column, copiedColumns, type TableDef } from '../schema/table-def.js'
-import { readState, type SyncState } from '../state/sync-state.js'
+import type { SyncState } from '../state/sync-state.js'
 import { compareByKey, compareWhole, sameHash } from './checksum.js'
 import { keyTerms } from './checksum-sql.js'
 import { type DataReport, judgeHistory, repairCommand, rowKey, type TableDataReport } from './data-report.js'
@@ -35,54 +32,49 @@ const CHUNK_ROWS = 10_000
 const LEAF_ROWS = 500
 const MAX_MISMATCHES = 100
 
-/** `validate --data`: load the pipeline file, then compare. */
-export async function validateData(opts: DataCheckOptions & { file: string }): Promise<DataReport> {
-  const pipeline = await loadPipeline(opts.file, opts.envFile ? { envFile: opts.envFile } : {})
-  return checkData(pipeline, opts)
+/**
+ * Compare source and target contents of the selected tables, in the caller's session (validate --data
+ * opens one for its checks and the comparison) or in one of its own. Connection failures throw (exit 3);
+ * a table that cannot be compared is reported with status 'error' and the others go on.
+ */
+export async function checkData(
+  pipeline: Pipeline,
+  opts: DataCheckOptions & { session?: Session } = {},
+): Promise<DataReport> {
+  if (opts.session) return compareData(opts.session, opts)
+  return withSession(pipeline, { only: opts.only, missingTables: 'keep' }, (session) =>
+    compareData(session, opts),
+  )
 }
 
-/**
- * Compare source and target contents of the selected tables. Connection failures throw (exit 3); a table
- * that cannot be compared is reported with status 'error' and the others go on.
- */
-export async function checkData(pipeline: Pipeline, opts: DataCheckOptions = {}): Promise<DataReport> {
+async function compareData(session: Session, opts: DataCheckOptions): Promise<DataReport> {
   const started = Date.now()
-  const pair = await connectPair(pipeline)
-  try {
-    const sourceDefs = await introspect(pair.source)
-    const { tables } = resolveTables(pipeline, [...sourceDefs.keys()], opts.only)
-    const names = tables.map((x) => x.name)
-    const [targetDefs, states] = await Promise.all([
-      introspect(pair.target, names),
-      readState(pair.target, pipeline.name),
-    ])
-    const workers = Math.max(
-      1,
-      Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax, pipeline.target.poolMax),
-    )
-    // One limiter for every table: tables proceed together, and at most `workers` queries run per side.
-    const limit = pLimit(workers)
-    const settings: TableSettings = {
-      chunkRows: opts.chunkRows ?? CHUNK_ROWS,
-      maxMismatches: opts.maxMismatches ?? MAX_MISMATCHES,
-      limit,
-    }
-    const reports = await Promise.all(
-      tables.map((c) =>
-        checkTable(pair, c, sourceDefs.get(c.name)!, targetDefs.get(c.name), states.get(c.name), settings),
-      ),
-    )
-    const differing = reports.filter((r) => r.status === 'mismatch').map((r) => r.table)
-    return {
-      pipeline: pipeline.name,
-      consistent: reports.every((r) => r.status === 'consistent'),
-      chunkRows: settings.chunkRows,
-      tables: reports,
-      repair_command: differing.length ? repairCommand(pipeline.file, differing, opts.envFile) : null,
-      seconds: (Date.now() - started) / 1000,
-    }
-  } finally {
-    await Promise.all([pair.source.close(), pair.target.close()])
+  const { pipeline, pair, tables, sourceDefs } = session
+  const { targetDefs, states } = await session.readTarget()
+  const workers = Math.max(
+    1,
+    Math.min(opts.concurrency ?? pipeline.concurrency, pipeline.source.poolMax, pipeline.target.poolMax),
+  )
+  // One limiter for every table: tables proceed together, and at most `workers` queries run per side.
+  const limit = pLimit(workers)
+  const settings: TableSettings = {
+    chunkRows: opts.chunkRows ?? CHUNK_ROWS,
+    maxMismatches: opts.maxMismatches ?? MAX_MISMATCHES,
+    limit,
+  }
+  const reports = await Promise.all(
+    tables.map((c) =>
+      checkTable(pair, c, sourceDefs.get(c.name)!, targetDefs.get(c.name), states.get(c.name), settings),
+    ),
+  )
+  const differing = reports.filter((r) => r.status === 'mismatch').map((r) => r.table)
+  return {
+    pipeline: pipeline.name,
+    consistent: reports.every((r) => r.status === 'consistent'),
+    chunkRows: settings.chunkRows,
+    tables: reports,
+    repair_command: differing.length ? repairCommand(pipeline.file, differing, opts.envFile) : null,
+    seconds: (Date.now() - started) / 1000,
   }
 }
 

@@ -2,14 +2,13 @@ import { closeMatch } from '../config/close-match.js'
 import { matchGlob, type ResolvedTables } from '../config/select.js'
 import type { Pipeline, TableConfig, TableSelector } from '../config/types.js'
 import { missedCursorWarning } from '../plan/init-pipeline.js'
+import type { Issue } from '../plan/issue.js'
 import { tableRefusals } from '../plan/refusal.js'
+import { missingNames } from '../plan/resolve.js'
 import { cursorRisks } from '../schema/cursor-risks.js'
 import { column, type TableDef } from '../schema/table-def.js'
-import type { Issue } from './issue.js'
-import { missingNames } from './resolve.js'
 
-// Issue lives in issue.ts (resolve.ts reports them too); importers of the rules read it here.
-export type { Issue } from './issue.js'
+export type { Issue } from '../plan/issue.js'
 
 /** Errors make the pipeline invalid (exit 2); warnings are printed and the exit stays 0. */
 export interface CheckResult {

@@ -3,11 +3,9 @@ import type { Strategy } from '../../config/types.js'
 import { plural } from '../../observe/text.js'
 import { planTables } from '../../plan/plan.js'
 import { refusalSummary } from '../../plan/refusal.js'
+import { withSession } from '../../plan/session.js'
 import { fullRefreshHint, type TablePlan } from '../../plan/table-plan.js'
 import { changeSummary, describeChange } from '../../schema/diff.js'
-import { introspect } from '../../schema/introspect.js'
-import { connectPair } from '../../sync/run.js'
-import { resolveSelected } from '../../validate/resolve.js'
 import { type CliContext, loadCommandPipeline, tablesOption } from '../options.js'
 import { printResult } from '../render.js'
 
@@ -49,26 +47,24 @@ export function registerDiffSchema(program: Command, ctx: CliContext): void {
     .option('--json', 'print the result as one JSON document')
     .action(async (flags: DiffSchemaFlags, cmd: Command) => {
       const pipeline = await loadCommandPipeline(flags.pipeline, cmd)
-      const pair = await connectPair(pipeline)
-      let result: DiffSchemaResult
-      try {
-        const { tables, sourceDefs } = await resolveSelected(pipeline, pair.source, flags.tables)
-        const targetDefs = tables.length
-          ? await introspect(
-              pair.target,
-              tables.map((t) => t.name),
-            )
-          : new Map()
-        // The DDL does not depend on the saved positions: no state is read.
-        const plans = planTables(pipeline, tables, sourceDefs, targetDefs, new Map(), new Map(), {
-          lateCommitCap: true,
-          targetFlavor: pair.target.flavor,
-        })
+      const result = await withSession(pipeline, { only: flags.tables }, async (session) => {
+        const { targetDefs } = await session.readTarget()
+        // The DDL does not depend on the saved positions: none are passed.
+        const plans = planTables(
+          pipeline,
+          session.tables,
+          session.sourceDefs,
+          targetDefs,
+          new Map(),
+          new Map(),
+          {
+            lateCommitCap: true,
+            targetFlavor: session.pair.target.flavor,
+          },
+        )
         const diffs = plans.map(diffOne)
-        result = { pipeline: pipeline.name, differs: diffs.some((d) => d.status !== 'same'), tables: diffs }
-      } finally {
-        await Promise.all([pair.source.close(), pair.target.close()])
-      }
+        return { pipeline: pipeline.name, differs: diffs.some((d) => d.status !== 'same'), tables: diffs }
+      })
       printResult(Boolean(flags.json), result, () => (flags.sql ? renderSql(result) : renderText(result)))
       ctx.exitCode = result.differs ? 1 : 0
     })

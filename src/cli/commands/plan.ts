@@ -6,13 +6,12 @@ import type { Db } from '../../db/connect.js'
 import { quoteId } from '../../db/quote.js'
 import { plural } from '../../observe/text.js'
 import { type PendingRows, planRepair, planTables, type RepairPlan, type TablePlan } from '../../plan/plan.js'
-import { introspect } from '../../schema/introspect.js'
+import { withSession } from '../../plan/session.js'
 import { inventoryLines, type SourceInventory, sourceInventory } from '../../schema/inventory.js'
 import type { TableDef } from '../../schema/table-def.js'
-import { otherPipelines, readState, type SyncState } from '../../state/sync-state.js'
+import { otherPipelines, type SyncState } from '../../state/sync-state.js'
 import { rowShape } from '../../sync/job.js'
-import { connectPair, otherPipelineWarning } from '../../sync/run.js'
-import { resolveSelected } from '../../validate/resolve.js'
+import { otherPipelineWarning } from '../../sync/run.js'
 import { type CliContext, loadCommandPipeline, tablesOption } from '../options.js'
 import { printResult, table } from '../render.js'
 
@@ -78,18 +77,11 @@ export async function plan(
   pipeline: Pipeline,
   only?: string[],
 ): Promise<PlanResult & { plans: TablePlan[] }> {
-  const pair = await connectPair(pipeline)
-  try {
-    const { tables, sourceDefs } = await resolveSelected(pipeline, pair.source, only)
+  return withSession(pipeline, { only }, async (session) => {
+    const { pair, tables, sourceDefs } = session
     const selected = new Set(resolveTables(pipeline, [...sourceDefs.keys()]).tables.map((t) => t.name))
-    const [targetDefs, states, lateCommitCap, others, inventory] = await Promise.all([
-      tables.length
-        ? introspect(
-            pair.target,
-            tables.map((t) => t.name),
-          )
-        : new Map<string, TableDef>(),
-      readState(pair.target, pipeline.name),
+    const [{ targetDefs, states }, lateCommitCap, others, inventory] = await Promise.all([
+      session.readTarget(),
       canReadTransactions(pair.source),
       otherPipelines(
         pair.target,
@@ -126,9 +118,7 @@ export async function plan(
       source_objects: inventory,
       plans,
     }
-  } finally {
-    await Promise.all([pair.source.close(), pair.target.close()])
-  }
+  })
 }
 
 function planView(p: TablePlan): PlanView {

@@ -4,10 +4,9 @@ import { resolveTables } from '../../config/select.js'
 import type { Pipeline, Strategy } from '../../config/types.js'
 import { ConfigError } from '../../errors.js'
 import { log } from '../../observe/log.js'
-import { introspect, listViews } from '../../schema/introspect.js'
+import { type Session, withSession } from '../../plan/session.js'
 import { inventoryLines, type SourceInventory, sourceInventory } from '../../schema/inventory.js'
-import { connectPair } from '../../sync/run.js'
-import { validateData } from '../../validate/data.js'
+import { checkData } from '../../validate/data.js'
 import { type CheckResult, checkSelectors, checkTables, type Issue } from '../../validate/rules.js'
 import { type CliContext, globals, pipelinePath, positiveInt, tablesOption } from '../options.js'
 import { printResult } from '../render.js'
@@ -79,17 +78,26 @@ export function registerValidate(program: Command, ctx: CliContext): void {
         file: pipelinePath(flags.pipeline),
         ...(g.envFile ? { envFile: g.envFile } : {}),
         ...(flags.tables ? { only: flags.tables } : {}),
+        offline: Boolean(flags.offline),
       }
-      const result = await validate({ ...opts, offline: Boolean(flags.offline) })
-      // --data compares contents (validate/data.ts) once the file and its tables check out.
-      const data =
-        flags.data && result.valid
-          ? await validateData({
-              ...opts,
-              ...(flags.chunkRows ? { chunkRows: flags.chunkRows } : {}),
-              ...(flags.maxMismatches ? { maxMismatches: flags.maxMismatches } : {}),
-            })
-          : undefined
+      // One load, one session: the checks and the --data comparison share the pools and the definitions.
+      const pipeline = await loadPipeline(opts.file, opts.envFile ? { envFile: opts.envFile } : {})
+      const { result, data } = opts.offline
+        ? { result: validateOffline(pipeline, opts), data: undefined }
+        : await withSession(pipeline, { only: opts.only, missingTables: 'keep' }, async (session) => {
+            const result = await validateOnline(opts, session)
+            // --data compares contents (validate/data.ts) once the file and its tables check out.
+            const data =
+              flags.data && result.valid
+                ? await checkData(pipeline, {
+                    ...opts,
+                    session,
+                    ...(flags.chunkRows ? { chunkRows: flags.chunkRows } : {}),
+                    ...(flags.maxMismatches ? { maxMismatches: flags.maxMismatches } : {}),
+                  })
+                : undefined
+            return { result, data }
+          })
       const text = () =>
         data ? `${renderValidate(result)}\n\n${renderDataReport(data)}` : renderValidate(result)
       // An invalid file is an error like any other command's: its report goes to stderr.
@@ -100,55 +108,45 @@ export function registerValidate(program: Command, ctx: CliContext): void {
     })
 }
 
-/**
- * Load the pipeline (file errors throw, exit 2); unless offline, connect to both sides (exit 3 on
- * failure), introspect the source and check the selected tables against it.
- */
-export async function validate(opts: ValidateOptions): Promise<ValidateResult> {
-  const pipeline = await loadPipeline(opts.file, opts.envFile ? { envFile: opts.envFile } : {})
-  if (opts.offline) {
-    const tables = pipeline.tables
-      .filter((s) => !s.exclude)
-      .map(
-        (s): TableReport => ({
-          name: s.pattern,
-          line: s.line,
-          strategy: s.strategy,
-          cursor: s.cursor,
-          primaryKey: s.primaryKey ?? [],
-          status: 'unchecked',
-        }),
-      )
-    return report(pipeline, opts, tables, checkSelectors(pipeline))
-  }
+/** `validate --offline`: the file alone; the entries are listed unchecked. */
+export function validateOffline(pipeline: Pipeline, opts: ValidateOptions): ValidateResult {
+  const tables = pipeline.tables
+    .filter((s) => !s.exclude)
+    .map(
+      (s): TableReport => ({
+        name: s.pattern,
+        line: s.line,
+        strategy: s.strategy,
+        cursor: s.cursor,
+        primaryKey: s.primaryKey ?? [],
+        status: 'unchecked',
+      }),
+    )
+  return report(pipeline, opts, tables, checkSelectors(pipeline))
+}
 
-  const pair = await connectPair(pipeline)
-  try {
-    log().debug({ event: 'validate_connected', pipeline: pipeline.name }, 'connected to source and target')
-    const sourceDefs = await introspect(pair.source)
-    const resolved = resolveTables(pipeline, [...sourceDefs.keys()], opts.only)
-    const views = resolved.unmatched.length > 0 ? await listViews(pair.source) : undefined
-    const checked = checkTables(pipeline, resolved, sourceDefs, views)
-    const tables = resolved.tables.map((t): TableReport => {
-      // An issue is this table's when it names the table, or the entry (a glob) that selected it.
-      const pattern = pipeline.tables.find((s) => s.line === t.line)?.pattern
-      const mine = (issues: Issue[]) =>
-        issues.some((i) => i.line === t.line && (i.table === t.name || i.table === pattern))
-      return {
-        name: t.name,
-        line: t.line,
-        strategy: t.strategy,
-        cursor: t.cursor,
-        primaryKey: t.primaryKey ?? sourceDefs.get(t.name)?.primaryKey ?? [],
-        status: mine(checked.errors) ? 'error' : mine(checked.warnings) ? 'warning' : 'ok',
-      }
-    })
-    const selected = new Set(resolveTables(pipeline, [...sourceDefs.keys()]).tables.map((t) => t.name))
-    const inventory = await sourceInventory(pair.source, sourceDefs.keys(), selected)
-    return { ...report(pipeline, opts, tables, checked), source_objects: inventory }
-  } finally {
-    await Promise.all([pair.source.close(), pair.target.close()])
-  }
+/** Check the selected tables against the source the session introspected. */
+export async function validateOnline(opts: ValidateOptions, session: Session): Promise<ValidateResult> {
+  const { pipeline, pair, sourceDefs, resolved, views } = session
+  log().debug({ event: 'validate_connected', pipeline: pipeline.name }, 'connected to source and target')
+  const checked = checkTables(pipeline, resolved, sourceDefs, views)
+  const tables = resolved.tables.map((t): TableReport => {
+    // An issue is this table's when it names the table, or the entry (a glob) that selected it.
+    const pattern = pipeline.tables.find((s) => s.line === t.line)?.pattern
+    const mine = (issues: Issue[]) =>
+      issues.some((i) => i.line === t.line && (i.table === t.name || i.table === pattern))
+    return {
+      name: t.name,
+      line: t.line,
+      strategy: t.strategy,
+      cursor: t.cursor,
+      primaryKey: t.primaryKey ?? sourceDefs.get(t.name)?.primaryKey ?? [],
+      status: mine(checked.errors) ? 'error' : mine(checked.warnings) ? 'warning' : 'ok',
+    }
+  })
+  const selected = new Set(resolveTables(pipeline, [...sourceDefs.keys()]).tables.map((t) => t.name))
+  const inventory = await sourceInventory(pair.source, sourceDefs.keys(), selected)
+  return { ...report(pipeline, opts, tables, checked), source_objects: inventory }
 }
 
 function report(

@@ -73,6 +73,10 @@ export interface Selected {
   tables: TableConfig[]
   sourceDefs: Map<string, TableDef>
   missing: Issue[]
+  /** The selectors' resolution over the source's tables (unmatched and shadowed entries too). */
+  resolved: ResolvedTables
+  /** The source's views, read when an entry matched no table (a view named as one is refused). */
+  views: ReadonlySet<string>
 }
 
 /**
@@ -92,7 +96,7 @@ export async function resolveSelected(
   const views = resolved.unmatched.length > 0 ? await listViews(source) : new Set<string>()
   const missing = missingNames(resolved, sourceDefs, views)
   if (missing.length > 0 && opts.refuse) throw refusal(pipeline.file, missing)
-  return { tables: resolved.tables, sourceDefs, missing }
+  return { tables: resolved.tables, sourceDefs, missing, resolved, views }
 }
 
 /** One error for all the issues, each as `file:line: message (hint)`. */
