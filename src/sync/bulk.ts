@@ -5,6 +5,7 @@ import { log } from '../observe/log.js'
 import type { StateUpdate } from '../state/sync-state.js'
 import type { TableJob } from './job.js'
 import { isLocalInfileRefused, loadDataStatement, loadRows, RowEncoder } from './load-data.js'
+import type { BatchSink } from './sink.js'
 import { recycleChunks } from './tsv-chunks.js'
 import { inBatchTransaction, type WriteTarget } from './write.js'
 
@@ -235,7 +236,7 @@ export async function loadDataAccepted(w: WriteTarget): Promise<boolean> {
  * ranges being loaded (a fresh first load, a staging table): REPLACE on an existing row takes gap locks
  * that a concurrent batch's inserts could wait on.
  */
-export class OrderedLoader {
+export class OrderedLoader implements BatchSink<EncodedBatch> {
   private readonly inflight: Array<Promise<void>> = []
   private last: Promise<void> = Promise.resolve()
 

@@ -4,6 +4,7 @@ import type { Phase, StateUpdate } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
 import { nullColumns, type RowShape, type TableJob, type TableResult } from './job.js'
 import { type KeysetQuery, type RawRow, readKeyset } from './read.js'
+import type { BatchSink, RowSource } from './sink.js'
 import type { Snapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget } from './write.js'
 
@@ -27,10 +28,10 @@ export interface IncrementalRun {
   result: TableResult
   snap: Snapshot
   w: WriteTarget
-  writer: BatchWriter
+  writer: BatchSink<RawRow[]>
   keyTerms: KeyTerm[]
   pos: Position
-  read(q: ReadQuery): AsyncIterable<RawRow[]>
+  read(q: ReadQuery): RowSource<RawRow[]>
   write(rows: RawRow[], phase: Phase): Promise<void>
 }
 

@@ -10,6 +10,7 @@ import { type StateUpdate, stateQuery } from '../state/sync-state.js'
 import type { TableProfile } from './job.js'
 import { noteBytesMoved } from './memory.js'
 import { approxBytes, queryWithTimeout, type RawRow } from './read.js'
+import type { BatchSink } from './sink.js'
 
 /** Where and how a table's rows are written. */
 export interface WriteTarget {
@@ -167,7 +168,7 @@ export function writeBatch(w: WriteTarget, rows: RawRow[], state: StateUpdate | 
  * while this process encodes batch N+1. `push` returns once the batch is encoded and the previous one
  * committed, so at most two batches are held; `flush` waits for the last.
  */
-export class BatchWriter {
+export class BatchWriter implements BatchSink<RawRow[]> {
   private inflight: Promise<void> | null = null
 
   constructor(
