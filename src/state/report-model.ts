@@ -26,6 +26,13 @@ export interface TableReport {
   error: string | null
   /** `workers: shared`: the instance working on the table right now, when one is. */
   held_by: string | null
+  /** A whole-table load in key ranges under way (sync/range-load.ts): ranges done of all; else null. */
+  key_ranges: KeyRangesProgress | null
+}
+
+export interface KeyRangesProgress {
+  done: number
+  total: number
 }
 
 export interface RunReport {
@@ -94,6 +101,8 @@ export interface ReportInput {
   expected?: string[]
   /** How many runs to report (50 by default). */
   shownRuns?: number
+  /** Table -> progress of its load in key ranges, for the tables with one under way. */
+  ranges?: Map<string, KeyRangesProgress>
 }
 
 /**
@@ -126,10 +135,11 @@ export function assembleReport(input: ReportInput): PipelineReport {
       age_seconds: lastSuccessAt ? round(Math.max(0, (now - Date.parse(lastSuccessAt)) / 1000)) : null,
       error: s.error,
       held_by: live.holders.get(s.table_name) ?? null,
+      key_ranges: input.ranges?.get(s.table_name) ?? null,
     }
   })
   for (const name of input.expected ?? []) {
-    if (!tables.some((t) => t.table === name)) tables.push(neverSynced(name))
+    if (!tables.some((t) => t.table === name)) tables.push(neverSynced(name, input.ranges?.get(name)))
   }
   return {
     pipeline: input.pipeline,
@@ -153,7 +163,7 @@ export function assembleReport(input: ReportInput): PipelineReport {
   }
 }
 
-function neverSynced(table: string): TableReport {
+function neverSynced(table: string, ranges: KeyRangesProgress | undefined): TableReport {
   return {
     table,
     strategy: null,
@@ -167,6 +177,7 @@ function neverSynced(table: string): TableReport {
     age_seconds: null,
     error: null,
     held_by: null,
+    key_ranges: ranges ?? null,
   }
 }
 

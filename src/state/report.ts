@@ -1,7 +1,15 @@
 import type { Db } from '../db/connect.js'
 import { claimName, liveRunName, lockInUse, lockName } from '../db/lock.js'
 import { claimHolder } from './claims.js'
-import { assembleReport, type Live, type PipelineReport, type RawRun, type RawState } from './report-model.js'
+import { RANGES_TABLE } from './ranges.js'
+import {
+  assembleReport,
+  type KeyRangesProgress,
+  type Live,
+  type PipelineReport,
+  type RawRun,
+  type RawState,
+} from './report-model.js'
 import { RUNS_TABLE } from './sync-runs.js'
 import { STATE_TABLE } from './sync-state.js'
 
@@ -21,7 +29,7 @@ export async function readReport(
   opts: { expected?: string[]; runs?: number; now?: number } = {},
 ): Promise<PipelineReport> {
   const now = opts.now ?? Date.now()
-  const [states, runs, lockHeld] = await Promise.all([
+  const [states, runs, lockHeld, ranges] = await Promise.all([
     selectOrEmpty<RawState>(
       target,
       `SELECT table_name, strategy, status, error, last_cursor, last_load_id, rows_synced, updated_at,
@@ -35,6 +43,7 @@ export async function readReport(
       [pipeline],
     ),
     isLockHeld(target, pipeline),
+    readRangeProgress(target, pipeline),
   ])
   const live = lockHeld
     ? { holders: new Map(), runs: new Set<string>() }
@@ -48,7 +57,19 @@ export async function readReport(
     now,
     expected: opts.expected,
     shownRuns: opts.runs,
+    ranges,
   })
+}
+
+/** Loads in key ranges under way: ranges done of all, per table. No _sync_ranges (or no grant on it): none. */
+async function readRangeProgress(target: Db, pipeline: string): Promise<Map<string, KeyRangesProgress>> {
+  const rows = await selectOrEmpty<{ table_name: string; done: string | number; total: string | number }>(
+    target,
+    `SELECT table_name, SUM(status = 'done') AS done, COUNT(*) AS total FROM \`${RANGES_TABLE}\`
+      WHERE pipeline = ? GROUP BY table_name`,
+    [pipeline],
+  ).catch(() => [])
+  return new Map(rows.map((r) => [r.table_name, { done: Number(r.done), total: Number(r.total) }]))
 }
 
 // workers: shared holds no pipeline lock: a table is live while its claim is held, a run while its own lock

@@ -252,6 +252,11 @@ describe('a first load in key ranges', () => {
         await count(target, `SELECT COUNT(*) AS n FROM \`${stage}\` WHERE id >= 18446744073709551615 - 2000`),
       ).toBe(2000)
 
+      // `status` tells how far the load is.
+      const st = await runCli(['status', '-p', fileA, '--json'])
+      const row = (JSON.parse(st.stdout) as { tables: Array<{ table: string; key_ranges: unknown }> }).tables
+      expect(row.find((t) => t.table === 'big')?.key_ranges).toEqual({ done: ranges - 1, total: ranges })
+
       // A restarted instance takes the table, loads the killed range again and swaps the table in.
       const c = await runCli(['sync', '-p', fileA], {
         env: { DBSYNC_INSTANCE: 'inst-c' },

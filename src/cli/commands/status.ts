@@ -50,11 +50,20 @@ export async function status(pipeline: Pipeline, maxLagMs?: number): Promise<Sta
   }
 }
 
+/** The status, with who holds the table and how far its load in key ranges is, when those apply. */
+function statusText(t: StatusResult['tables'][number]): string {
+  const notes = [
+    ...(t.held_by ? [t.held_by] : []),
+    ...(t.key_ranges ? [`key ranges ${t.key_ranges.done}/${t.key_ranges.total}`] : []),
+  ]
+  return notes.length ? `${t.status} (${notes.join(', ')})` : t.status
+}
+
 function renderStatus(r: StatusResult): string {
   const rows = r.tables.map((t) => [
     t.table,
     t.strategy ?? '-',
-    t.held_by ? `${t.status} (${t.held_by})` : t.status,
+    statusText(t),
     t.last_run_at ? ago(t.last_run_at, r.checked_at) : '-',
     t.last_success_at ? ago(t.last_success_at, r.checked_at) : '-',
     t.lag_seconds === null ? '-' : duration(t.lag_seconds),

@@ -113,4 +113,24 @@ describe('assembleReport', () => {
       'r2',
     ])
   })
+
+  it('shows how far a load in key ranges is, for a table with a state row and for one without', () => {
+    const ranges = new Map([
+      ['a', { done: 3, total: 10 }],
+      ['b', { done: 0, total: 4 }],
+    ])
+    const report = assembleReport(
+      input({
+        states: [state('a', { status: 'running' }), state('c')],
+        expected: ['b'],
+        ranges,
+        lockHeld: true,
+      }),
+    )
+    expect(report.tables.map((t) => [t.table, t.key_ranges])).toEqual([
+      ['a', { done: 3, total: 10 }],
+      ['c', null],
+      ['b', { done: 0, total: 4 }],
+    ])
+  })
 })
