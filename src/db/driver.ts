@@ -78,6 +78,35 @@ export function onConnectionLost(core: CoreConnection, lost: (err: Error) => voi
   return () => core.removeListener('error', lost)
 }
 
+/** How mysql2 and Node name a connection that is gone: mysql2's own codes, the socket's, and the client's. */
+const LOST_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+/** CR_SERVER_GONE_ERROR, CR_SERVER_LOST: for errors mysql2 does not name. */
+const LOST_ERRNOS = new Set([2006, 2013])
+/** mysql2's messages for a command sent on, or cut off with, a dead connection. */
+const LOST_MESSAGE = /Connection lost|closed state|Can't add new command when connection is in closed state/i
+
+/**
+ * Whether this error (itself, not its causes) says the connection is gone: the one place that knows how
+ * mysql2 reports a lost connection. onConnectionLost hears of it during a streaming read; retries ask here.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown } | null
+  if (!e) return false
+  if (typeof e.code === 'string' && LOST_CODES.has(e.code)) return true
+  if (typeof e.errno === 'number' && LOST_ERRNOS.has(e.errno)) return true
+  return LOST_MESSAGE.test(String(e.message))
+}
+
 /** What mysql2's row parser returns for a row the hook has already consumed. */
 export const ROW_CONSUMED = Object.freeze({ consumed: true })
 

@@ -1,16 +1,9 @@
 import type { RetryPolicy } from '../config/types.js'
+import { isConnectionLost } from '../db/driver.js'
 
-// Errors after which the same work can simply be tried again from committed state.
+// Server errors after which the same work can simply be tried again from committed state; a lost
+// connection (db/driver.ts isConnectionLost) is one too.
 const TRANSIENT_CODES = new Set([
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
   'ER_LOCK_DEADLOCK',
   'ER_LOCK_WAIT_TIMEOUT',
   'ER_SERVER_SHUTDOWN',
@@ -25,9 +18,8 @@ const TRANSIENT_CODES = new Set([
   'ER_NET_WRITE_INTERRUPTED',
   'ER_LOCK_TABLE_FULL',
 ])
-// CR_SERVER_GONE_ERROR, CR_SERVER_LOST, ER_CONNECTION_KILLED and friends by number, for servers whose
-// errors mysql2 does not name.
-const TRANSIENT_ERRNOS = new Set([1040, 1053, 1205, 1213, 1317, 1927, 2006, 2013, 4031])
+// ER_CONNECTION_KILLED and friends by number, for servers whose errors mysql2 does not name.
+const TRANSIENT_ERRNOS = new Set([1040, 1053, 1205, 1213, 1317, 1927, 4031])
 
 /** Whether an error is worth retrying (lost connection, deadlock, lock wait timeout, server going away). */
 export function isTransient(err: unknown): boolean {
@@ -36,13 +28,7 @@ export function isTransient(err: unknown): boolean {
     const x = e as { code?: string; errno?: number; fatal?: boolean; cause?: unknown }
     if (x.code && TRANSIENT_CODES.has(x.code)) return true
     if (typeof x.errno === 'number' && TRANSIENT_ERRNOS.has(x.errno)) return true
-    if (
-      /Connection lost|closed state|Can't add new command when connection is in closed state/i.test(
-        String((e as Error).message),
-      )
-    ) {
-      return true
-    }
+    if (isConnectionLost(e)) return true
     e = x.cause
   }
   return false

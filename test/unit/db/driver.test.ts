@@ -2,6 +2,7 @@ import mysql from 'mysql2'
 import { describe, expect, it } from 'vitest'
 import {
   hookRowPackets,
+  isConnectionLost,
   MYSQL2_VERSION,
   type QueryCommand,
   ROW_CONSUMED,
@@ -55,5 +56,16 @@ describe('db/driver.ts', () => {
   it('leaves a command without the row-parser slot alone', () => {
     const command = { on() {}, removeListener() {}, stream() {} } as unknown as QueryCommand
     expect(hookRowPackets(command, () => undefined)).toBeNull()
+  })
+
+  it('tells a lost connection by code, client errno or mysql2 message, and nothing else', () => {
+    expect(isConnectionLost({ code: 'PROTOCOL_CONNECTION_LOST' })).toBe(true)
+    expect(isConnectionLost({ code: 'ECONNRESET' })).toBe(true)
+    expect(isConnectionLost({ errno: 2013 })).toBe(true)
+    expect(isConnectionLost(new Error("Can't add new command when connection is in closed state"))).toBe(true)
+    expect(isConnectionLost(new Error('Connection lost: The server closed the connection.'))).toBe(true)
+    expect(isConnectionLost({ code: 'ER_LOCK_DEADLOCK', errno: 1213 })).toBe(false)
+    expect(isConnectionLost(new Error('Duplicate entry'))).toBe(false)
+    expect(isConnectionLost(null)).toBe(false)
   })
 })
