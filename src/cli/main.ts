@@ -1,6 +1,5 @@
 import { type Command, CommanderError } from 'commander'
 import { DbsyncError, errorMessage } from '../errors.js'
-import { log } from '../observe/log.js'
 import { redact } from '../observe/redact.js'
 import { keepYoungGenerationSmall } from '../sync/memory.js'
 import { buildProgram, type CliContext } from './program.js'
@@ -24,13 +23,29 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2
     return
   }
+  // plan, validate (--data), diff-schema and status only read: a signal ends them at once, with the exit
+  // code a shell gives a process the signal ended (130 / 143), as a one-shot sync reports its own.
+  const command = argv.slice(2).find((a) => COMMANDS.has(a))
+  const readOnly = command !== undefined && READ_ONLY.has(command)
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.exit(sig === 'SIGINT' ? 130 : 143)
+  }
+  if (readOnly) {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  }
   try {
     await program.parseAsync(argv)
     process.exitCode = ctx.exitCode
   } catch (err) {
     process.exitCode = report(err, ctx.debug, json)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
-  exitWatchdog()
+  // Every command closes what it opened (pools, servers, timers), so the process ends by itself; a
+  // scheduled sync that abandoned a run at its shutdown deadline, or was told twice to stop, ends now.
+  if (ctx.exitNow) process.exit()
 }
 
 /** The commands that copy rows, and so stream many short-lived values through the heap (sync/memory.ts). */
@@ -48,26 +63,8 @@ export function tuneMemoryForCopies(program: Command, tune: () => void): void {
   })
 }
 
-/** How long a finished command lets the process end by itself before it exits anyway. */
-const EXIT_WATCHDOG_MS = 10_000
-
-/**
- * The work is done, its result printed and the pools closed; the process should end now. Should a socket
- * nobody closed still hold the event loop (a connection half-closed toward a peer that went quiet), a
- * cron job must not hang until the next one piles up behind it: exit anyway, with the same code, and say
- * so. Unref'd, it never delays a clean exit.
- */
-function exitWatchdog(): void {
-  setTimeout(() => {
-    // What still keeps the event loop alive (public since Node 17), by kind: TCPSocketWrap, Timeout…
-    const open = process.getActiveResourcesInfo()
-    log().warn(
-      { event: 'exit_forced', open_handles: open.length, open },
-      `${open.length} handle(s) still open ${EXIT_WATCHDOG_MS / 1000} s after the command finished; exiting`,
-    )
-    process.exit()
-  }, EXIT_WATCHDOG_MS).unref()
-}
+const READ_ONLY = new Set(['plan', 'validate', 'diff-schema', 'status'])
+const COMMANDS = new Set(['init', 'sync', ...READ_ONLY])
 
 function hasPair(argv: string[], flag: string, value: string): boolean {
   const i = argv.indexOf(flag)

@@ -12,6 +12,11 @@ import type { LogFormat, LogLevel } from '../observe/log.js'
 export interface CliContext {
   debug: boolean
   exitCode: number
+  /**
+   * Exit at once with `exitCode` rather than let the process end by itself: a scheduled sync whose shutdown
+   * abandoned a run (still unwinding on destroyed connections) or was cut short by a second signal.
+   */
+  exitNow?: boolean
 }
 
 /** Global options, as every command sees them. */

@@ -13,10 +13,15 @@ import { PairRunner } from './runner.js'
 import type { ScheduleSpec } from './spec.js'
 
 /**
- * How long the CLI lets the process end by itself after shutdown before it exits anyway: a run abandoned
- * at the deadline may still be unwinding on its destroyed connections, and that must not stretch the bound.
+ * How scheduled mode ended: `clean` unless a run had to be abandoned at the shutdown deadline (it may still
+ * be unwinding on its destroyed connections, so the CLI exits at once rather than wait for it); `forced`
+ * when a second signal cut the shutdown short.
  */
-export const EXIT_GRACE_MS = 250
+export interface ScheduledOutcome {
+  last: RunResult | undefined
+  clean: boolean
+  forced?: 'SIGINT' | 'SIGTERM'
+}
 
 export interface ScheduledOptions {
   pipeline: Pipeline
@@ -38,7 +43,7 @@ export interface ScheduledOptions {
  * is consistent whatever moment that lands on.
  * Returns the last run's result.
  */
-export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | undefined> {
+export async function runScheduled(opts: ScheduledOptions): Promise<ScheduledOutcome> {
   const { pipeline } = opts
   const logger = log().child({ pipeline: pipeline.name })
   const metrics = createMetrics({ pipeline: pipeline.name })
@@ -79,14 +84,16 @@ export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | 
     stopped = resolve
   })
   let received = 0
+  let forced: 'SIGINT' | 'SIGTERM' | undefined
+  let clean = true
   const onSignal = (sig: NodeJS.Signals) => {
     received++
     if (received > 1) {
       logger.warn({ event: 'shutdown_forced', signal: sig }, `${sig} again: exiting now`)
-      signals.off('SIGTERM', onSignal)
-      signals.off('SIGINT', onSignal)
-      // With our handlers gone the signal's default action applies: the shell sees 128 + signal number.
-      process.kill(process.pid, sig)
+      // Return at once, shutdown unfinished: the CLI (main.ts, the one place that exits) ends the process
+      // with 128 + the signal's number, as the signal's default action would.
+      forced = sig === 'SIGINT' ? 'SIGINT' : 'SIGTERM'
+      stopped()
       return
     }
     void shutdown(sig).finally(stopped)
@@ -95,13 +102,13 @@ export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | 
   const shutdown = async (sig: NodeJS.Signals) => {
     const bound = pipeline.shutdownTimeoutMs
     // Keep a quarter of the bound (at most 2 s) for what follows the run: closing its connections if it
-    // is stuck, pending webhooks, the pools, the HTTP server, and the CLI's exit watchdog (EXIT_GRACE_MS).
+    // is stuck, pending webhooks, and the pools and the HTTP server.
     const reserve = Math.min(2_000, Math.floor(bound / 4))
     logger.info(
       { event: 'shutdown', signal: sig, timeout_ms: bound },
       `${sig}: stopping; the running tables finish their current batch (at most ${bound / 1000} s)`,
     )
-    const clean = await scheduler.stop(bound - reserve)
+    clean = await scheduler.stop(bound - reserve)
     if (!clean) {
       logger.warn(
         { event: 'shutdown_timeout', timeout_ms: bound },
@@ -125,7 +132,7 @@ export async function runScheduled(opts: ScheduledOptions): Promise<RunResult | 
     signals.off('SIGTERM', onSignal)
     signals.off('SIGINT', onSignal)
   }
-  return scheduler.lastResult
+  return { last: scheduler.lastResult, clean, ...(forced ? { forced } : {}) }
 }
 
 /** The status page's inputs: the run history is read from the target through the runner's pool. */

@@ -5,6 +5,7 @@ import { log } from '../../observe/log.js'
 import { Notifier } from '../../observe/notify.js'
 import { plural } from '../../observe/text.js'
 import { errorFields, logRunEnd, runEvents } from '../../schedule/runner.js'
+import type { ScheduledOutcome } from '../../schedule/serve.js'
 import { resolveSchedule, type ScheduleSpec } from '../../schedule/spec.js'
 import { newLoadId, type RunResult, runSync } from '../../sync/run.js'
 import { checkData } from '../../validate/data.js'
@@ -54,8 +55,10 @@ export function registerSync(program: Command, ctx: CliContext): void {
       const pipeline = await loadCommandPipeline(flags.pipeline, cmd)
       const spec = resolveSchedule({ every: flags.every, cron: flags.cron }, pipeline.schedule)
       if (spec) {
-        await syncScheduled(pipeline, spec, flags)
-        ctx.exitCode = 0
+        const outcome = await syncScheduled(pipeline, spec, flags)
+        // Scheduled mode stops cleanly with 0; a second signal ends it as the signal would (128 + n).
+        ctx.exitCode = outcome.forced ? SIGNAL_EXIT[outcome.forced] : 0
+        ctx.exitNow = Boolean(outcome.forced) || !outcome.clean
         return
       }
       if (flags.healthPort !== undefined || flags.healthHost !== undefined) {
@@ -153,8 +156,12 @@ const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = {
 /** A one-shot run waits this long for its failure message before exiting. */
 const NOTIFY_FLUSH_MS = 10_000
 
-/** Runs forever on `spec` until a signal; the exit follows shutdown, or a watchdog forces it. */
-async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: SyncFlags): Promise<void> {
+/** Runs forever on `spec` until a signal; main.ts exits once it returns. */
+async function syncScheduled(
+  pipeline: Pipeline,
+  spec: ScheduleSpec,
+  flags: SyncFlags,
+): Promise<ScheduledOutcome> {
   if (flags.verify) {
     throw new ConfigError(
       '--verify cannot be combined with a schedule',
@@ -177,8 +184,8 @@ async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: Sync
   }
   const health = port !== undefined ? { ...pipeline.health, port, host } : pipeline.health
   // Loaded here: the HTTP server and prom-client cost a one-shot run (cron, CI) startup time for nothing.
-  const { EXIT_GRACE_MS, runScheduled } = await import('../../schedule/serve.js')
-  const last = await runScheduled({
+  const { runScheduled } = await import('../../schedule/serve.js')
+  const outcome = await runScheduled({
     pipeline,
     spec,
     ...(health ? { health } : {}),
@@ -186,11 +193,8 @@ async function syncScheduled(pipeline: Pipeline, spec: ScheduleSpec, flags: Sync
     fullRefresh: Boolean(flags.fullRefresh),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   })
-  if (flags.json) printResult(true, last ?? null, () => '')
-  // Shutdown closed everything it knows of; should something still hold the event loop (a run abandoned at
-  // the deadline, unwinding), the bound promised to the user (pipeline.shutdownTimeoutMs) wins. Unref'd:
-  // it never delays a clean exit.
-  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()
+  if (flags.json) printResult(true, outcome.last ?? null, () => '')
+  return outcome
 }
 
 /** The summary table printed after a run. */
