@@ -161,8 +161,9 @@ describe('a first load in key ranges', () => {
 
   it('two instances load one table; the one stuck in its last range is killed, and a restarted run resumes it', async () => {
     const { source, target, targetUrl } = fx.dbs()
-    // 49 boundaries of 4000 rows: 50 ranges, the last (the highest ids: n = 1..2000) half as big.
-    const ROWS = 198_000
+    // 198 boundaries of 1000 rows: 199 ranges, the last (the highest ids: n = 1..500) half as big. Many small
+    // ranges keep the first instance busy long enough for the second to start and join in.
+    const ROWS = 198_500
     await source.query(`CREATE TABLE big (
       id BIGINT UNSIGNED NOT NULL PRIMARY KEY, pad VARCHAR(200) NOT NULL, updated_at DATETIME(6) NOT NULL)`)
     await source.query(`INSERT INTO big
@@ -171,7 +172,7 @@ describe('a first load in key ranges', () => {
     await source.query('ANALYZE TABLE big')
     const name = `ranges_b_${process.pid}`
     const table = (workers: number) =>
-      `  - name: big\n    parallel: { above_rows: 0, range_rows: 4000, workers: ${workers} }\n    batch_size: 1000`
+      `  - name: big\n    parallel: { above_rows: 0, range_rows: 1000, workers: ${workers} }\n    batch_size: 500`
     const fileA = await fx.pipeline(name, table(1), 'workers: shared')
     const fileB = await fx.pipeline(name, table(2), 'workers: shared')
     const { stage } = refreshNames('big')
@@ -249,8 +250,8 @@ describe('a first load in key ranges', () => {
       expect(pending).toBe(1)
       // Its rows were committed before the kill: the resumed range must replace them, not add to them.
       expect(
-        await count(target, `SELECT COUNT(*) AS n FROM \`${stage}\` WHERE id >= 18446744073709551615 - 2000`),
-      ).toBe(2000)
+        await count(target, `SELECT COUNT(*) AS n FROM \`${stage}\` WHERE id >= 18446744073709551615 - 500`),
+      ).toBe(500)
 
       // `status` tells how far the load is.
       const st = await runCli(['status', '-p', fileA, '--json'])
