@@ -187,7 +187,10 @@ describe('sync on a schedule', () => {
       await waitFor('/readyz 200', async () =>
         (await get(port, '/readyz')).status === 200 ? true : undefined,
       )
-      await new Promise((r) => setTimeout(r, 2500))
+      // Two more successful runs (ticks every second) send nothing: a recovery is announced once.
+      const ended = () => d.events().filter((e) => e.event === 'run_end' && e.status === 'ok').length
+      const okRuns = ended()
+      await waitFor('two more runs', () => ended() >= okRuns + 2 || undefined)
       expect(messages.map((x) => x.status)).toEqual(['failure', 'recovery'])
       expect(String(messages[1]!.text)).toContain('recovered')
       d.child.kill('SIGTERM')
