@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import type { Pipeline } from '../../config/types.js'
 import { ConfigError, errorMessage, LockError } from '../../errors.js'
-import { log } from '../../observe/log.js'
+import { type Logger, log } from '../../observe/log.js'
 import { Notifier } from '../../observe/notify.js'
 import { plural } from '../../observe/text.js'
 import { errorFields, logRunEnd, runEvents } from '../../schedule/runner.js'
@@ -11,6 +11,7 @@ import { newLoadId, type RunResult, runSync } from '../../sync/run.js'
 import { checkData } from '../../validate/data.js'
 import {
   type CliContext,
+  type GlobalOptions,
   globals,
   loadCommandPipeline,
   portOption,
@@ -67,84 +68,99 @@ export function registerSync(program: Command, ctx: CliContext): void {
           'add --every or --cron, or schedule: to the pipeline file',
         )
       }
-      const loadId = newLoadId()
-      const logger = log().child({ pipeline: pipeline.name, run: loadId })
-      const notifier = pipeline.notify ? new Notifier(pipeline.notify, { logger }) : undefined
-      const controller = new AbortController()
-      // A one-shot run stopped by a signal exits 128 + its number (130 / 143), as a shell reports it, so a
-      // CI job killed by its timeout is never green. Batches in flight finish; what is committed stays.
-      let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined
-      const stop = (sig: 'SIGINT' | 'SIGTERM') => {
-        if (stoppedBy) return
-        stoppedBy = sig
-        logger.warn(
-          { event: 'run_stopping', signal: sig },
-          `${sig}: stopping after the batches in flight; committed rows stay`,
-        )
-        controller.abort()
-      }
-      process.once('SIGTERM', stop)
-      process.once('SIGINT', stop)
-      const live = flags.json || g.quiet ? null : await liveView(logger)
-      logger.info({ event: 'run_start' }, `run ${loadId}: start`)
-      try {
-        const result = await runSync({
-          pipeline,
-          ...(flags.tables ? { only: flags.tables } : {}),
-          fullRefresh: Boolean(flags.fullRefresh),
-          repair: Boolean(flags.repair),
-          ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
-          signal: controller.signal,
-          loadId,
-          events: live ?? runEvents(logger),
-        })
-        live?.stop()
-        logRunEnd(logger, result)
-        // --verify: the `validate --data` comparison of the same tables, right after the run.
-        const verify =
-          flags.verify && !controller.signal.aborted
-            ? await checkData(pipeline, {
-                ...(g.envFile ? { envFile: g.envFile } : {}),
-                ...(flags.tables ? { only: flags.tables } : {}),
-                ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
-              })
-            : undefined
-        printResult(Boolean(flags.json), verify ? { ...result, verify } : result, () =>
-          verify ? `${renderRun(result)}\n\n${renderDataReport(verify)}` : renderRun(result),
-        )
-        ctx.exitCode = stoppedBy
-          ? SIGNAL_EXIT[stoppedBy]
-          : result.status === 'failed' || (verify && !verify.consistent)
-            ? 1
-            : 0
-        if (result.status === 'failed') {
-          const failed = result.tables.filter((t) => t.status === 'failed')
-          notifier?.runFinished({
-            pipeline: pipeline.name,
-            run: loadId,
-            status: 'failed',
-            failedTables: failed.map((t) => ({ table: t.table, ...(t.error ? { error: t.error } : {}) })),
-          })
-        }
-      } catch (err) {
-        logger.error({ event: 'run_error', ...errorFields(err) }, `run failed: ${errorMessage(err)}`)
-        if (!(err instanceof LockError)) {
-          notifier?.runFinished({
-            pipeline: pipeline.name,
-            run: loadId,
-            status: 'failed',
-            error: errorMessage(err),
-          })
-        }
-        throw err
-      } finally {
-        live?.stop()
-        process.off('SIGTERM', stop)
-        process.off('SIGINT', stop)
-        // One process, one run: without a history there is no recovery to tell, only the failure to send.
-        await notifier?.flush(NOTIFY_FLUSH_MS)
-      }
+      ctx.exitCode = await syncOnce(pipeline, flags, g)
     })
+}
+
+/**
+ * A one-shot run stopped by a signal exits 128 + its number (130 / 143), as a shell reports it, so a CI
+ * job killed by its timeout is never green. Batches in flight finish; what is committed stays.
+ */
+function stopOnSignal(logger: Logger, controller: AbortController) {
+  let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined
+  const stop = (sig: 'SIGINT' | 'SIGTERM') => {
+    if (stoppedBy) return
+    stoppedBy = sig
+    logger.warn(
+      { event: 'run_stopping', signal: sig },
+      `${sig}: stopping after the batches in flight; committed rows stay`,
+    )
+    controller.abort()
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  return {
+    stoppedBy: () => stoppedBy,
+    dispose: () => {
+      process.off('SIGTERM', stop)
+      process.off('SIGINT', stop)
+    },
+  }
+}
+
+/** Run the pipeline once (then --verify), print the summary; returns the exit code. */
+async function syncOnce(pipeline: Pipeline, flags: SyncFlags, g: GlobalOptions): Promise<number> {
+  const loadId = newLoadId()
+  const logger = log().child({ pipeline: pipeline.name, run: loadId })
+  const notifier = pipeline.notify ? new Notifier(pipeline.notify, { logger }) : undefined
+  const controller = new AbortController()
+  const signals = stopOnSignal(logger, controller)
+  const live = flags.json || g.quiet ? null : await liveView(logger)
+  logger.info({ event: 'run_start' }, `run ${loadId}: start`)
+  try {
+    const result = await runSync({
+      pipeline,
+      ...(flags.tables ? { only: flags.tables } : {}),
+      fullRefresh: Boolean(flags.fullRefresh),
+      repair: Boolean(flags.repair),
+      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+      signal: controller.signal,
+      loadId,
+      events: live ?? runEvents(logger),
+    })
+    live?.stop()
+    logRunEnd(logger, result)
+    // --verify: the `validate --data` comparison of the same tables, right after the run.
+    const verify =
+      flags.verify && !controller.signal.aborted
+        ? await checkData(pipeline, {
+            ...(g.envFile ? { envFile: g.envFile } : {}),
+            ...(flags.tables ? { only: flags.tables } : {}),
+            ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+          })
+        : undefined
+    printResult(Boolean(flags.json), verify ? { ...result, verify } : result, () =>
+      verify ? `${renderRun(result)}\n\n${renderDataReport(verify)}` : renderRun(result),
+    )
+    if (result.status === 'failed') {
+      const failed = result.tables.filter((t) => t.status === 'failed')
+      notifier?.runFinished({
+        pipeline: pipeline.name,
+        run: loadId,
+        status: 'failed',
+        failedTables: failed.map((t) => ({ table: t.table, ...(t.error ? { error: t.error } : {}) })),
+      })
+    }
+    const stoppedBy = signals.stoppedBy()
+    if (stoppedBy) return SIGNAL_EXIT[stoppedBy]
+    return result.status === 'failed' || (verify && !verify.consistent) ? 1 : 0
+  } catch (err) {
+    logger.error({ event: 'run_error', ...errorFields(err) }, `run failed: ${errorMessage(err)}`)
+    if (!(err instanceof LockError)) {
+      notifier?.runFinished({
+        pipeline: pipeline.name,
+        run: loadId,
+        status: 'failed',
+        error: errorMessage(err),
+      })
+    }
+    throw err
+  } finally {
+    live?.stop()
+    signals.dispose()
+    // One process, one run: without a history there is no recovery to tell, only the failure to send.
+    await notifier?.flush(NOTIFY_FLUSH_MS)
+  }
 }
 
 /** 128 + the signal's number, as a shell reports a process the signal ended. */
