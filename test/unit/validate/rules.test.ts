@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest'
+import { resolveTables } from '../../../src/config/select.js'
+import type { Pipeline, TableSelector } from '../../../src/config/types.js'
+import type { TableDef } from '../../../src/schema/table-def.js'
+import { checkSelectors, checkTables } from '../../../src/validate/rules.js'
+import { col, table } from '../schema/helpers.js'
+
+function selector(pattern: string, line: number, over: Partial<TableSelector> = {}): TableSelector {
+  return {
+    pattern,
+    isGlob: /[*?[]/.test(pattern),
+    exclude: false,
+    line,
+    strategy: 'incremental',
+    cursor: ['updated_at'],
+    batchSize: 1000,
+    lagMs: 0,
+    deletes: 'ignore',
+    ...over,
+  }
+}
+
+function pipelineOf(...tables: TableSelector[]): Pipeline {
+  return { name: 'p', tables } as unknown as Pipeline
+}
+
+const indexedCursor = (name: string): TableDef => ({
+  ...table([col('updated_at', 'datetime(6)')], { name }),
+  indexes: [
+    {
+      name: 'ix',
+      unique: false,
+      columns: [{ name: 'updated_at', subPart: null, descending: false, expression: null }],
+      type: 'BTREE',
+      comment: '',
+    } as unknown as TableDef['indexes'][number],
+  ],
+})
+
+function check(p: Pipeline, defs: TableDef[]) {
+  const byName = new Map(defs.map((d) => [d.name, d]))
+  return checkTables(p, resolveTables(p, [...byName.keys()]), byName)
+}
+
+describe('checkSelectors', () => {
+  it('refuses an incremental entry without a cursor, on its line; excludes and full refreshes pass', () => {
+    const p = pipelineOf(
+      selector('a', 3, { cursor: [] }),
+      selector('b', 4, { cursor: [], exclude: true }),
+      selector('c', 5, { cursor: [], strategy: 'full_refresh' }),
+    )
+    const { errors, warnings } = checkSelectors(p)
+    expect(errors.map((e) => [e.table, e.line])).toEqual([['a', 3]])
+    expect(errors[0]?.hint).toMatch(/full_refresh/)
+    expect(warnings).toEqual([])
+  })
+})
+
+describe('checkTables', () => {
+  it('passes an incremental table with a key and an indexed NOT NULL cursor', () => {
+    expect(check(pipelineOf(selector('orders', 3)), [indexedCursor('orders')])).toEqual({
+      errors: [],
+      warnings: [],
+    })
+  })
+
+  it('refuses an incremental table without a primary key', () => {
+    const def = { ...indexedCursor('logs'), primaryKey: [] }
+    const { errors } = check(pipelineOf(selector('logs', 7)), [def])
+    expect(errors.map((e) => [e.table, e.line, e.message])).toEqual([
+      ['logs', 7, 'table "logs": incremental sync needs a primary key, and the source table has none'],
+    ])
+  })
+
+  it('warns of an unindexed cursor and of a nullable one', () => {
+    const def = table([col('updated_at', 'datetime(6)', { nullable: true })], { name: 'orders' })
+    const { errors, warnings } = check(pipelineOf(selector('orders', 3)), [def])
+    expect(errors).toEqual([])
+    const text = warnings.map((w) => w.message).join('\n')
+    expect(text).toMatch(/no index that starts with it/)
+    expect(text).toMatch(/nullable, so rows with NULL cursor are re-read on every run/)
+  })
+
+  it('warns of a glob that matches nothing, a shadowed entry and an exclude of a missing table, in file order', () => {
+    const p = pipelineOf(
+      selector('ord*', 2),
+      selector('orders', 4),
+      selector('shop_*', 6),
+      selector('ordrs', 8, { exclude: true }),
+    )
+    const { errors, warnings } = check(p, [indexedCursor('orders')])
+    expect(errors).toEqual([])
+    expect(warnings.map((w) => [w.line, w.table])).toEqual([
+      [4, 'orders'],
+      [6, 'shop_*'],
+      [8, 'ordrs'],
+    ])
+    expect(warnings[0]?.message).toMatch(/already selected by the entry on line 2/)
+    expect(warnings[2]?.hint).toBe('did you mean "orders"?')
+  })
+})
