@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type CliResult, runCli, writeTempPipeline } from '../support/cli.js'
 import { columnDefinitions, expectSameRows } from '../support/compare.js'
-import { createTestDatabases, type TestDbs } from '../support/db.js'
+import { createTestDatabases, type TestDbs, waitForServerSecond } from '../support/db.js'
 import { EXTERNAL_SERVERS, ownServer } from '../support/external.js'
 import { createDatabasesOn } from '../support/own-dbs.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
@@ -314,7 +314,7 @@ own.describe('odd values', () => {
     await expectSame('tzt', ['id'])
     // Rows stamped a second ago in +05:30 local time are below the run's cap and arrive in the next
     // run; a cap taken in UTC would hold DATETIME rows back for 5 h 30.
-    await new Promise((r) => setTimeout(r, 1100))
+    await waitForServerSecond(dbs.source)
     await writeLocal('INSERT INTO tzd VALUES (3, NOW(6), NOW(6) - INTERVAL 1 SECOND)')
     await writeLocal('UPDATE tzt SET dt = NOW(), updated_at = NOW(6) - INTERVAL 1 SECOND WHERE id = 2')
     await new Promise((r) => setTimeout(r, 100))

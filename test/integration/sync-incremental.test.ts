@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { expectSameRows, pipelineYaml } from '../support/compare.js'
-import { createTestDatabases, openConnection, type TestDbs } from '../support/db.js'
+import { createTestDatabases, openConnection, type TestDbs, waitForServerSecond } from '../support/db.js'
 import { ownServer } from '../support/external.js'
 import { createDatabasesOn } from '../support/own-dbs.js'
 import { startServer } from '../support/servers.js'
@@ -112,7 +112,7 @@ describe('incremental sync', () => {
       // The slow writer stamps its row first but commits last: the classic silent loss.
       await slow.query('START TRANSACTION')
       await slow.query(`INSERT INTO late (id, v) VALUES (2, 'slow')`)
-      await new Promise((r) => setTimeout(r, 1100))
+      await waitForServerSecond(own.source)
       await own.source.query(`INSERT INTO late (id, v) VALUES (3, 'fast')`)
       await sync(tables)
       await slow.query('COMMIT')

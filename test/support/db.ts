@@ -33,6 +33,19 @@ export function openConnection(url: string): Promise<mysql.Connection> {
 }
 
 /**
+ * Waits, polling, until the server's clock is a second past what it reads now: for tests whose rows must
+ * carry a later timestamp than earlier ones. The server's clock, not this process's: they may differ.
+ */
+export async function waitForServerSecond(conn: mysql.Connection): Promise<void> {
+  await conn.query('SET @dbsync_test_t0 = NOW(6)')
+  for (;;) {
+    const [rows] = await conn.query('SELECT NOW(6) >= @dbsync_test_t0 + INTERVAL 1 SECOND AS past')
+    if (Number((rows as Array<{ past: number | string }>)[0]?.past) === 1) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/**
  * Creates a uniquely named database on the source and on the target server (the shared test servers, or
  * servers a test file started itself, as URLs without a database). The names differ, so a single server
  * can serve as both.
