@@ -5,8 +5,9 @@ import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
 import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
 import { queryWithTimeout, type RawRow } from './read.js'
+import { rowId } from './row-id.js'
 import { ChunkWriter, NL, TAB } from './tsv-chunks.js'
-import { rowId, type WriteTarget } from './write.js'
+import type { WriteTarget } from './write.js'
 
 /**
  * The bulk path: `LOAD DATA LOCAL INFILE` streamed from the rows in memory, for initial loads and full

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto'
 import type { ResultSetHeader } from 'mysql2'
 import type { PoolConnection } from 'mysql2/promise'
 import type { ColumnCodec } from '../db/codec.js'
@@ -10,6 +9,7 @@ import { type StateUpdate, stateQuery } from '../state/sync-state.js'
 import type { TableProfile } from './job.js'
 import { noteBytesMoved } from './memory.js'
 import { approxBytes, queryWithTimeout, type RawRow } from './read.js'
+import { rowId } from './row-id.js'
 import type { BatchSink } from './sink.js'
 
 /** Where and how a table's rows are written. */
@@ -275,26 +275,6 @@ function addCounts(counts: WriteCounts, res: ResultSetHeader, rows: number): voi
   counts.updated += updated
   counts.unchanged += Math.max(0, records - inserted - updated)
 }
-
-/**
- * `_dlt_id`: a stable id of the row derived from its primary key: MD5 of the key's bytes (for a composite
- * key, each part prefixed with its length), base64url, 22 characters. The same row keeps the same id across
- * runs and full refreshes. A table without a key gets load id + ordinal: unique, stable within one load.
- */
-export function rowId(row: RawRow, keyIndexes: number[], loadId: string, ordinal: number): string {
-  if (keyIndexes.length === 0) return hash('md5', `${loadId}:${ordinal}`, 'base64url')
-  if (keyIndexes.length === 1) return hash('md5', row[keyIndexes[0]!] ?? EMPTY, 'base64url')
-  const parts: Buffer[] = []
-  for (const i of keyIndexes) {
-    const v = row[i] ?? EMPTY
-    const len = Buffer.allocUnsafe(4)
-    len.writeUInt32BE(v.length)
-    parts.push(len, v)
-  }
-  return hash('md5', Buffer.concat(parts), 'base64url')
-}
-
-const EMPTY = Buffer.alloc(0)
 
 /** A row's key for messages: `(id=42)`, or `(no primary key)`. */
 export function describeKey(row: RawRow, keyIndexes: number[]): string {

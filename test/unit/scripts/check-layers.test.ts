@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ALLOWED, checkLayers, importsOf, layerError } from '../../../scripts/check-layers.js'
+import { ALLOWED, checkLayers, importsOf, layerError, longFiles } from '../../../scripts/check-layers.js'
 
 const file = (path: string, text: string) => ({ path, text })
 
@@ -60,5 +60,17 @@ describe('the layering check', () => {
       .filter((p) => p.endsWith('.ts'))
       .map((p) => file(p.split('\\').join('/'), readFileSync(new URL(p, root), 'utf8')))
     expect(checkLayers(files, ALLOWED)).toEqual({ violations: [], staleAllowed: [] })
+  })
+})
+
+describe('the file-length check', () => {
+  const lines = (n: number) => `${Array.from({ length: n }, (_, i) => `// ${i}`).join('\n')}\n`
+
+  it('counts physical lines, comments included, and names the file over 300', () => {
+    const files = [
+      { path: 'sync/ok.ts', text: lines(300) },
+      { path: 'sync/long.ts', text: lines(301) },
+    ]
+    expect(longFiles(files)).toEqual(['sync/long.ts has 301 lines (at most 300): split it'])
   })
 })
