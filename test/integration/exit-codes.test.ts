@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliPath, envPipelineYaml, repoRoot, writeTempPipeline } from '../support/cli.js'
-import { createTestDatabases, type TestDbs } from '../support/db.js'
+import { createTestDatabases, seedItems, type TestDbs } from '../support/db.js'
 import { startProxy, type TcpProxy } from '../support/proxy.js'
 
 const TIMEOUT = 180_000
@@ -68,17 +68,8 @@ describe('a one-shot run interrupted by a signal', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases()
-    await dbs.source.query(`
-      CREATE TABLE items (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL,
-                          updated_at DATETIME(6) NOT NULL, INDEX (updated_at));
-      INSERT INTO items VALUES (1, REPEAT('x', 200), '2024-01-01 00:00:00');
-    `)
     // 2^16 rows of about 220 bytes: some 14 MB to stream through the throttled link.
-    for (let i = 0; i < 16; i++) {
-      await dbs.source.query(
-        'INSERT INTO items SELECT id + m, pad, updated_at FROM items, (SELECT MAX(id) AS m FROM items) x',
-      )
-    }
+    await seedItems(dbs.source, 16)
     const url = new URL(dbs.sourceUrl)
     proxy = await startProxy({ targetHost: url.hostname, targetPort: Number(url.port) })
     env = { SOURCE_DATABASE_URL: proxy.url(dbs.sourceUrl), TARGET_DATABASE_URL: dbs.targetUrl }

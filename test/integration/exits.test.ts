@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliPath, repoRoot, runCli, writeTempPipeline } from '../support/cli.js'
-import { createTestDatabases, type TestDbs } from '../support/db.js'
+import { createTestDatabases, seedItems, type TestDbs } from '../support/db.js'
 import { startProxy, type TcpProxy } from '../support/proxy.js'
 
 // Every command ends its process by itself once its work is done: nothing it opened (pools, sockets,
@@ -76,16 +76,7 @@ describe('every command exits on its own', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases()
-    await dbs.source.query(`
-      CREATE TABLE items (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL,
-                          updated_at DATETIME(6) NOT NULL, INDEX (updated_at));
-      INSERT INTO items VALUES (1, REPEAT('x', 200), '2024-01-01 00:00:00');
-    `)
-    for (let i = 0; i < 12; i++) {
-      await dbs.source.query(
-        'INSERT INTO items SELECT id + m, pad, updated_at FROM items, (SELECT MAX(id) AS m FROM items) x',
-      )
-    }
+    await seedItems(dbs.source, 12)
     const url = new URL(dbs.sourceUrl)
     proxy = await startProxy({ targetHost: url.hostname, targetPort: Number(url.port) })
     env = { SOURCE_DATABASE_URL: dbs.sourceUrl, TARGET_DATABASE_URL: dbs.targetUrl }

@@ -128,3 +128,20 @@ export function testServers(): { source: ThrowawayServer; target: ThrowawayServe
   if (servers === null) return null
   return { source: attachServer(servers.source), target: attachServer(servers.target) }
 }
+
+/**
+ * Creates `items` (id, 200-byte pad, DATETIME(6) updated_at) on `conn` and doubles it `doublings` times:
+ * 2^doublings rows of about 220 bytes, all stamped in the past, for tests that need a copy that takes a while.
+ */
+export async function seedItems(conn: mysql.Connection, doublings: number): Promise<void> {
+  await conn.query(`
+    CREATE TABLE items (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL,
+                        updated_at DATETIME(6) NOT NULL, INDEX (updated_at));
+    INSERT INTO items VALUES (1, REPEAT('x', 200), '2024-01-01 00:00:00');
+  `)
+  for (let i = 0; i < doublings; i++) {
+    await conn.query(
+      'INSERT INTO items SELECT id + m, pad, updated_at FROM items, (SELECT MAX(id) AS m FROM items) x',
+    )
+  }
+}
