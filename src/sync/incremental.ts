@@ -1,4 +1,3 @@
-import { SyncError } from '../errors.js'
 import { capBound } from './cap.js'
 import { firstLoad } from './first-load.js'
 import { type IncrementalRun, incrementalTarget, openRun, type ReadQuery } from './incremental-run.js'
@@ -44,15 +43,13 @@ export async function syncIncremental(job: TableJob, shape: RowShape, result: Ta
   }
 }
 
+/**
+ * The plan refuses an incremental table without a cursor or a primary key (plan/refusal.ts, `no-cursor`
+ * and `no-key`), so sync never gets here without both: this only asserts it.
+ */
 function requireCursorAndKey(job: TableJob, shape: RowShape): NonNullable<RowShape['cursor']> {
-  const name = job.config.name
-  if (!shape.cursor) throw new SyncError(`table ${name}: incremental sync needs a cursor column`)
-  if (shape.keyIndexes.length === 0) {
-    throw new SyncError(
-      `table ${name}: incremental sync needs a primary key, and the source table has none`,
-      `set primary_key for ${name} in the pipeline file, or use strategy: full_refresh`,
-    )
-  }
+  if (!shape.cursor || shape.keyIndexes.length === 0)
+    throw new Error(`bug: table ${job.config.name} reached incremental sync without a cursor or a key`)
   return shape.cursor
 }
 
