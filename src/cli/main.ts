@@ -1,7 +1,6 @@
-import { type Command, CommanderError } from 'commander'
+import { CommanderError } from 'commander'
 import { DbsyncError, errorMessage } from '../errors.js'
 import { redact } from '../observe/redact.js'
-import { keepYoungGenerationSmall } from '../sync/memory.js'
 import { buildProgram, type CliContext } from './program.js'
 import { printResult } from './render.js'
 
@@ -15,7 +14,6 @@ export async function main(argv: string[]): Promise<void> {
     exitCode: 0,
   }
   const program = buildProgram(ctx)
-  tuneMemoryForCopies(program, keepYoungGenerationSmall)
   const json = argv.slice(2).includes('--json')
   if (argv.length <= 2) {
     // Bare `dbsync` did nothing the user asked for: the usage goes to stderr, and a script sees exit 2.
@@ -46,21 +44,6 @@ export async function main(argv: string[]): Promise<void> {
   // Every command closes what it opened (pools, servers, timers), so the process ends by itself; a
   // scheduled sync that abandoned a run at its shutdown deadline, or was told twice to stop, ends now.
   if (ctx.exitNow) process.exit()
-}
-
-/** The commands that copy rows, and so stream many short-lived values through the heap (sync/memory.ts). */
-const COPY_COMMANDS = new Set(['sync'])
-
-/**
- * Keep the young generation small for the commands that copy data only, once commander has picked the
- * command: `plan`, `validate`, `status`… (and `--help`/`--version`, answered by bin/dbsync.js) run with
- * V8's defaults. Measured without it (bench, 1M-row orders): first load 115 → 140 MB peak RSS, merge
- * 176 → 271 MB, so a copy cannot do without.
- */
-export function tuneMemoryForCopies(program: Command, tune: () => void): void {
-  program.hook('preAction', (_program, action) => {
-    if (COPY_COMMANDS.has(action.name())) tune()
-  })
 }
 
 const READ_ONLY = new Set(['plan', 'validate', 'diff-schema', 'status'])

@@ -5,17 +5,9 @@ import vm from 'node:vm'
  * Keep the process's memory flat on long copies. A copy allocates a stream of short-lived values; V8
  * answers by growing its young generation up to 2 × 16 MB and lets the old generation and the Buffers'
  * external memory grow far past the live data (a few batches) before it collects. A million-row copy
- * peaked near 190 MB RSS while holding ~25 MB.
+ * peaked near 190 MB RSS while holding ~25 MB. The young generation is kept small by the launcher, for the
+ * commands that copy rows (bin/launcher.js).
  */
-
-/**
- * Keep the young generation at its starting size. Read by V8 each time it considers growing the young
- * generation, so setting it at run time takes effect (the size limits themselves are fixed at start-up).
- * Measured on the 1M-row bench copy: peak RSS 186 → 110 MB for about 3% more time.
- */
-export function keepYoungGenerationSmall(): void {
-  v8.setFlagsFromString('--semi-space-growth-factor=1')
-}
 
 /**
  * The INSERT path (upserts) builds each batch as strings, which outlive the young generation and pile up

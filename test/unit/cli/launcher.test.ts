@@ -1,42 +1,92 @@
-import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { helpTexts } from '../../../src/cli/write-help.js'
-import { cliPath, repoRoot } from '../../support/cli.js'
+import { describe, expect, it } from 'vitest'
+import {
+  COPY_V8_FLAGS,
+  commandOf,
+  GLOBAL_OPTIONS_WITH_VALUE,
+  helpFile,
+  TESTED_NODE_MAJORS,
+  tuneV8ForCopies,
+} from '../../../bin/launcher.js'
+import { buildProgram } from '../../../src/cli/program.js'
+import { repoRoot } from '../../support/cli.js'
 
-// A package without dist/: what a checkout is before `npm run build`.
-const unbuilt = mkdtempSync(join(tmpdir(), 'dbsync-launcher-'))
-mkdirSync(join(unbuilt, 'bin'))
-copyFileSync(cliPath, join(unbuilt, 'bin', 'dbsync.js'))
-copyFileSync(join(repoRoot, 'package.json'), join(unbuilt, 'package.json'))
+// The launcher's decisions, asked directly; what it does as a process (help and --version without the CLI,
+// the V8 setting taking hold) is test/integration/launcher.test.ts.
 
-function launch(...args: string[]) {
-  return spawnSync(process.execPath, [join(unbuilt, 'bin', 'dbsync.js'), ...args], { encoding: 'utf8' })
-}
+const dir = new URL('file:///pkg/dist/help/')
+const named = (args: string[]) => helpFile(args, dir)?.pathname.split('/').pop() ?? null
 
-describe('bin/dbsync.js', () => {
-  afterAll(() => rmSync(unbuilt, { recursive: true, force: true }))
-
-  it('answers --version from package.json without loading the CLI', () => {
-    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-      version: string
-    }
-    const r = launch('--version')
-    expect(r.status).toBe(0)
-    expect(r.stdout).toBe(`${version}\n`)
+describe('bin/launcher.js helpFile', () => {
+  it('answers --help, -h and help from the whole help text', () => {
+    for (const args of [['--help'], ['-h'], ['help']]) expect(named(args), args.join(' ')).toBe('dbsync.txt')
   })
 
-  it('says to run npm run build when dist/ is missing', () => {
-    const r = launch('sync', '-p', 'x.yaml')
-    expect(r.status).toBe(1)
-    expect(r.stdout).toBe('')
-    expect(r.stderr).toContain('dbsync is not built')
-    expect(r.stderr).toContain('run npm run build')
-    expect(r.stderr).not.toContain('ERR_MODULE_NOT_FOUND')
+  it('answers `<command> --help`, `<command> -h` and `help <command>` from the command text', () => {
+    for (const args of [
+      ['sync', '--help'],
+      ['sync', '-h'],
+      ['help', 'sync'],
+      ['diff-schema', '-h'],
+    ])
+      expect(named(args), args.join(' ')).toBe(`${args.find((a) => a !== 'help' && !a.startsWith('-'))}.txt`)
   })
 
+  it('leaves anything else to the CLI', () => {
+    for (const args of [[], ['sync'], ['sync', '--help', '-p', 'x.yaml'], ['--version'], ['../x', '--help']])
+      expect(named(args), args.join(' ')).toBeNull()
+  })
+})
+
+describe('bin/launcher.js tuneV8ForCopies', () => {
+  const tuned = (args: string[], node = '20.19.0') => {
+    const set: string[] = []
+    const returned = tuneV8ForCopies(args, node, (f) => set.push(f))
+    expect(returned).toEqual(set)
+    return set
+  }
+
+  it('tunes V8 for sync, whatever its options and the global options before it', () => {
+    for (const args of [
+      ['sync', '-p', 'x.yaml'],
+      ['sync', '--repair', '--tables', 'orders'],
+      ['sync', '--every', '5m', '--health-port', '8080'],
+      ['--log-level', 'debug', '--env', 'sync', 'sync', '--full-refresh'],
+      ['--quiet', '--log-format=json', 'sync'],
+    ])
+      expect(tuned(args), args.join(' ')).toEqual(COPY_V8_FLAGS)
+  })
+
+  it('leaves V8 alone for the commands that copy nothing, help included', () => {
+    for (const args of [
+      ['plan', '-p', 'sync.yaml'],
+      ['validate', '--data', '--tables', 'sync'],
+      ['status'],
+      ['init', '--source', 'mysql://h/sync'],
+      ['diff-schema'],
+      ['help', 'sync'],
+      ['--env', 'sync', 'plan'],
+      ['--version'],
+      [],
+    ])
+      expect(tuned(args), args.join(' ')).toEqual([])
+  })
+
+  it('sets nothing on a Node version the contract test has not passed on', () => {
+    expect(TESTED_NODE_MAJORS).toContain(20)
+    expect(tuned(['sync'], '99.0.0')).toEqual([])
+  })
+
+  it('knows every global option of the program that takes a value', () => {
+    const program = buildProgram({ debug: false, exitCode: 0 })
+    const withValue = program.options.filter((o) => o.required || o.optional).map((o) => o.long)
+    expect([...GLOBAL_OPTIONS_WITH_VALUE].sort()).toEqual(withValue.sort())
+    expect(commandOf(['--env', 'sync', 'plan'])).toBe('plan')
+  })
+})
+
+describe('package.json', () => {
   it('is built on npm pack and install (prepare)', () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>
@@ -44,30 +94,6 @@ describe('bin/dbsync.js', () => {
     }
     expect(pkg.scripts.prepare).toBe('npm run build')
     expect(pkg.files).toContain('dist')
-  })
-
-  it('answers --help, -h and help [command] from the rendered text, without the CLI (no dist/cli here)', () => {
-    const texts = helpTexts()
-    const dir = join(unbuilt, 'dist', 'help')
-    mkdirSync(dir, { recursive: true })
-    for (const [name, text] of texts) writeFileSync(join(dir, `${name}.txt`), text)
-    try {
-      for (const args of [['--help'], ['-h'], ['help']]) {
-        const r = launch(...args)
-        expect(r.status, args.join(' ')).toBe(0)
-        expect(r.stdout).toBe(texts.get('dbsync'))
-      }
-      expect(texts.get('dbsync')).toContain('Exit codes:')
-      for (const cmd of ['init', 'plan', 'sync', 'diff-schema', 'validate', 'status']) {
-        expect(texts.get(cmd), cmd).toContain(`Usage: dbsync ${cmd} [options]`)
-        expect(launch(cmd, '--help').stdout).toBe(texts.get(cmd))
-        expect(launch('help', cmd).stdout).toBe(texts.get(cmd))
-      }
-      // Anything else still needs the CLI.
-      expect(launch('sync', '--help', '-p', 'x.yaml').stderr).toContain('dbsync is not built')
-      expect(launch('nosuch', '--help').stderr).toContain('dbsync is not built')
-    } finally {
-      rmSync(join(unbuilt, 'dist'), { recursive: true, force: true })
-    }
+    expect(pkg.files).toContain('bin')
   })
 })
