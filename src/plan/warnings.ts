@@ -1,6 +1,6 @@
 import type { TableConfig } from '../config/types.js'
 import type { Flavor } from '../db/flavor.js'
-import { cursorRisks } from '../schema/cursor-risks.js'
+import { cursorFindings } from '../schema/cursor-risks.js'
 import type { TableDef } from '../schema/table-def.js'
 import { missedCursorWarning } from './init-pipeline.js'
 import type { PlanEnvironment } from './table-plan.js'
@@ -19,14 +19,8 @@ export function tableWarnings(config: TableConfig, source: TableDef, env: PlanEn
   const first = config.cursor[0]
   if (config.strategy !== 'incremental' || first === undefined) return warnings
   const cursorCols = config.cursor.map((name) => source.columns.find((c) => c.name === name))
-  const leading = [source.primaryKey[0], ...source.indexes.map((i) => i.columns[0]?.name)]
-  if (!leading.includes(first)) {
-    warnings.push(`no index whose first column is the cursor ${first}: each run scans the whole source table`)
-  }
-  if (cursorCols.every((c) => c?.nullable)) {
-    warnings.push('the cursor is nullable: rows with a NULL cursor are re-read on every run')
-  }
-  warnings.push(...cursorRisks(cursorCols))
+  // The same findings validate reports, in the same words (schema/cursor-risks.ts).
+  warnings.push(...cursorFindings(config.cursor, source).map((f) => f.message))
   const temporal = cursorCols[0] && /^(date|datetime|timestamp|time)$/.test(cursorCols[0].dataType)
   if (temporal && !env.lateCommitCap) {
     warnings.push(

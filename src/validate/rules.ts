@@ -5,8 +5,8 @@ import { missedCursorWarning } from '../plan/init-pipeline.js'
 import type { Issue } from '../plan/issue.js'
 import { tableRefusals } from '../plan/refusal.js'
 import { missingNames } from '../plan/resolve.js'
-import { cursorRisks } from '../schema/cursor-risks.js'
-import { column, type TableDef } from '../schema/table-def.js'
+import { cursorFindings } from '../schema/cursor-risks.js'
+import type { TableDef } from '../schema/table-def.js'
 
 export type { Issue } from '../plan/issue.js'
 
@@ -110,33 +110,9 @@ function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings
     })
   }
 
-  const cursors = table.cursor.map((name) => column(def, name))
-  table.cursor.forEach((name, i) => {
-    const c = cursors[i]
-    if (c === undefined) return
-    // Rows are read in (cursor, key) order from the saved position; without an index led by the cursor
-    // the server sorts the whole table for every batch.
-    const indexed = def.primaryKey[0] === name || def.indexes.some((idx) => idx.columns[0]?.name === name)
-    if (!indexed) {
-      warnings.push({
-        ...at,
-        column: name,
-        message: `table "${table.name}": cursor column "${name}" has no index that starts with it, so each run scans the whole table`,
-        hint: `CREATE INDEX ... ON ${table.name} (${name})`,
-      })
-    }
-  })
-  for (const risk of cursorRisks(cursors)) warnings.push({ ...at, message: `table "${table.name}": ${risk}` })
-  // With a list, the first non-NULL value counts (sync/job.ts): the cursor is NULL only when all are.
-  if (cursors.length > 0 && cursors.every((c) => c?.nullable === true)) {
-    const list = table.cursor.map((n) => `"${n}"`).join(', ')
-    warnings.push({
-      ...at,
-      ...(table.cursor.length === 1 ? { column: table.cursor[0] } : {}),
-      message: `table "${table.name}": cursor ${table.cursor.length === 1 ? 'column' : 'columns'} ${list} ${table.cursor.length === 1 ? 'is' : 'are all'} nullable, so rows with NULL cursor are re-read on every run`,
-      hint: 'make the column NOT NULL, or add a NOT NULL column to the cursor list',
-    })
-  }
+  // The same findings plan prints, in the same words (schema/cursor-risks.ts).
+  for (const f of cursorFindings(table.cursor, def))
+    warnings.push({ ...at, ...f, message: `table "${table.name}": ${f.message}` })
 }
 
 function matches(selector: TableSelector, name: string): boolean {

@@ -120,8 +120,8 @@ describe('plan', () => {
     const res = await runCli(['plan', '-p', file])
     expect(res.stdout).toContain(
       'warnings:\n' +
-        '  logs: no index whose first column is the cursor changed_at: each run scans the whole source table\n' +
-        '  logs: the cursor is nullable: rows with a NULL cursor are re-read on every run',
+        '  logs: cursor column "changed_at" has no index that starts with it, so each run scans the whole table\n' +
+        '  logs: cursor column "changed_at" is nullable, so rows with NULL cursor are re-read on every run',
     )
     expect(res.stdout).not.toMatch(/orders: /)
   })

@@ -174,8 +174,8 @@ describe('planTables', () => {
     const bare = table([col('updated_at', 'timestamp', { nullable: true })])
     const p = plan1({ source: bare, target: targetOf(bare), lateCommitCap: false })
     expect(p.warnings).toEqual([
-      'no index whose first column is the cursor updated_at: each run scans the whole source table',
-      'the cursor is nullable: rows with a NULL cursor are re-read on every run',
+      'cursor column "updated_at" has no index that starts with it, so each run scans the whole table',
+      'cursor column "updated_at" is nullable, so rows with NULL cursor are re-read on every run',
       expect.stringMatching(/^late-commit cap unavailable: .*PROCESS privilege/),
     ])
     expect(plan1({}).warnings).toEqual([])

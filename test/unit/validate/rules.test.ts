@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { resolveTables } from '../../../src/config/select.js'
-import type { Pipeline, TableSelector } from '../../../src/config/types.js'
+import type { Pipeline, TableConfig, TableSelector } from '../../../src/config/types.js'
+import { detectFlavor } from '../../../src/db/flavor.js'
+import { tableWarnings } from '../../../src/plan/warnings.js'
 import type { TableDef } from '../../../src/schema/table-def.js'
 import { checkSelectors, checkTables } from '../../../src/validate/rules.js'
 import { col, table } from '../schema/helpers.js'
@@ -97,5 +99,19 @@ describe('checkTables', () => {
     ])
     expect(warnings[0]?.message).toMatch(/already selected by the entry on line 2/)
     expect(warnings[2]?.hint).toBe('did you mean "orders"?')
+  })
+})
+
+describe('cursor warnings', () => {
+  it('are the words plan prints, with validate adding the table, the line, the column and the fix', () => {
+    const zero = { kind: 'literal' as const, value: '0000-00-00' }
+    const def = table([col('d', 'date', { nullable: true, default: zero })], { name: 'orders' })
+    const { warnings } = check(pipelineOf(selector('orders', 3, { cursor: ['d'] })), [def])
+    const config = { name: 'orders', strategy: 'incremental', cursor: ['d'], line: 3 } as TableConfig
+    const env = { lateCommitCap: true, targetFlavor: detectFlavor('10.11.6-MariaDB') }
+    const planned = tableWarnings(config, def, env)
+    expect(planned).toHaveLength(4) // unindexed, zero-date default, DATE, nullable
+    expect(warnings.map((w) => w.message)).toEqual(planned.map((w) => `table "orders": ${w}`))
+    expect(warnings[0]).toMatchObject({ line: 3, column: 'd', hint: 'CREATE INDEX ... ON orders (d)' })
   })
 })
