@@ -131,6 +131,9 @@ export async function lastKeyAt(
 
 /** Add the indexes a first load deferred. */
 async function finishInitialLoad(job: TableJob): Promise<void> {
+  // A table this attempt created with all its indexes (a small one: load-ddl.ts) has none to add; one an
+  // earlier run created is asked, whatever it was created with.
+  if (job.targetDef === undefined && !firstLoadDdl(job.sourceDef, job.target.flavor).deferred) return
   const defs = await introspect(job.target, [job.config.name])
   const current = defs.get(job.config.name)
   const existing = new Set(current?.indexes.map((i) => i.name) ?? [])
