@@ -225,3 +225,19 @@ export async function listViews(db: Db): Promise<Set<string>> {
     .execute()
   return new Set(rows.map((r) => r.TABLE_NAME))
 }
+
+/**
+ * Names of the tables in the connection's database that begin with one of `prefixes`, and perhaps a few
+ * more: an `_` in a prefix matches any character (escapes depend on the session's sql_mode), so callers
+ * look names up in the set rather than trust that every one begins so.
+ */
+export async function listTablesStarting(db: Db, prefixes: readonly string[]): Promise<Set<string>> {
+  const patterns = prefixes.map((p) => `${p}%`)
+  const rows = await db.kysely
+    .selectFrom('information_schema.TABLES')
+    .select('TABLE_NAME')
+    .where('TABLE_SCHEMA', '=', CURRENT_DB)
+    .where((eb) => eb.or(patterns.map((p) => eb('TABLE_NAME', 'like', p))))
+    .execute()
+  return new Set(rows.map((r) => r.TABLE_NAME))
+}

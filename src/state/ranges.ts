@@ -97,6 +97,24 @@ export async function readRangePlan(target: Db, pipeline: string, table: string)
   }
 }
 
+/**
+ * The tables of the pipeline with a range plan under way, read once for a run; null when the answer is
+ * not known (the caller then asks per table).
+ */
+export async function tablesWithRangePlans(target: Db, pipeline: string): Promise<Set<string> | null> {
+  try {
+    const rows = await stateDb(target.kysely)
+      .selectFrom(RANGES_TABLE)
+      .select('table_name')
+      .distinct()
+      .where('pipeline', '=', pipeline)
+      .execute()
+    return new Set(rows.map((r) => r.table_name))
+  } catch (err) {
+    return NO_PLAN.has((err as { errno?: number }).errno ?? 0) ? new Set() : null
+  }
+}
+
 /** Record a new plan, replacing any older one of the table, in one transaction. */
 export async function writeRangePlan(target: Db, plan: RangePlan): Promise<void> {
   await stateDb(target.kysely)

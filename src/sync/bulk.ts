@@ -196,12 +196,16 @@ export async function bulkCopy(
   return { stopped: job.signal.aborted }
 }
 
+/** The run (load id) in which each target last took LOAD DATA LOCAL: asked once a run, not once a table. */
+const acceptedIn = new WeakMap<WriteTarget['target'], string>()
+
 /**
- * Whether the target takes LOAD DATA LOCAL for this table: an empty load, rolled back. A server with
- * local_infile=OFF (MySQL 8's default) or a proxy refuses it; the caller then writes multi-row INSERTs,
- * and says so in the log.
+ * Whether the target takes LOAD DATA LOCAL: an empty load, rolled back, the first time in a run. A server
+ * with local_infile=OFF (MySQL 8's default) or a proxy refuses it; the caller then writes multi-row
+ * INSERTs, and says so in the log.
  */
 export async function loadDataAccepted(w: WriteTarget): Promise<boolean> {
+  if (acceptedIn.get(w.target) === w.loadId) return true
   const conn = await w.target.pool.getConnection()
   let ok = false
   try {
@@ -220,6 +224,7 @@ export async function loadDataAccepted(w: WriteTarget): Promise<boolean> {
     }
     await conn.query('ROLLBACK')
     ok = true
+    acceptedIn.set(w.target, w.loadId)
     return true
   } finally {
     if (ok) conn.release()

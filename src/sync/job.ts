@@ -38,6 +38,10 @@ export interface TableJob {
   cap: RunCap
   /** Measure the backlog the run leaves, for the lag metric (TableResult.lag). */
   measureLag?: boolean
+  /** False when the run's one look at the target found no staging tables of this table's to clear. */
+  staleStaging?: boolean
+  /** False when the run's one look at `_sync_ranges` found no range plan of this table's under way. */
+  rangePlan?: boolean
 }
 
 /** What one table's sync did. */

@@ -55,6 +55,8 @@ export async function rangedLoad(
 ): Promise<boolean> {
   if (shape.keyIndexes.length === 0 || (kind === 'first_load' && !shape.cursor)) return false
   const step = rangeStep(job.sourceDef.estimatedRows, job.config.parallel ?? DEFAULT_PARALLEL)
+  // A small table with no plan when the run began (run.ts read them all at once) has none to resume.
+  if (step === null && job.rangePlan === false) return false
   const found = await readRangePlan(job.target, job.pipeline, job.config.name)
   if (!found && step === null) return false
   const { stage } = refreshNames(job.config.name)

@@ -4,7 +4,10 @@ import type { Db } from '../db/connect.js'
 import { connectPair } from '../db/identity.js'
 import { acquireRunLock } from '../db/lock.js'
 import { openSession } from '../plan/session.js'
+import { listTablesStarting } from '../schema/introspect.js'
+import { REFRESH_PREFIXES } from '../schema/load-ddl.js'
 import type { TableDef } from '../schema/table-def.js'
+import { tablesWithRangePlans } from '../state/ranges.js'
 import { ensureRunsTable, recordRunEnd, recordRunStart } from '../state/sync-runs.js'
 import { ensureStateTable, otherPipelines } from '../state/sync-state.js'
 import type { Issue } from '../validate/rules.js'
@@ -100,10 +103,12 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
         // Read once for all tables: a run over a thousand tables costs a handful of catalog round trips.
         const names = tables.map((t) => t.name)
         // The cap is read once for the whole run (cap.ts): every table's snapshot opens after it.
-        const [{ targetDefs, states }, cap, others] = await Promise.all([
+        const [{ targetDefs, states }, cap, others, staging, rangePlans] = await Promise.all([
           session.readTarget(),
           readRunCap(pair.source, opts.capOptions),
           otherPipelines(pair.target, pipeline.name, names),
+          listTablesStarting(pair.target, Object.values(REFRESH_PREFIXES)).catch(() => null),
+          tablesWithRangePlans(pair.target, pipeline.name),
           recordRunStart(pair.target, loadId, pipeline.name),
         ])
         await opts.capOptions?.afterRead?.(cap)
@@ -119,6 +124,8 @@ export async function runSync(opts: SyncOptions): Promise<RunResult> {
           cap,
           others,
           measureLag: opts.measureLag === true,
+          staging,
+          rangePlans,
         }
         const results = await runTables(run, gate, tables, sourceDefs, missing, opts.concurrency)
         const status = runStatus(results, signal)

@@ -7,6 +7,7 @@ import { redact } from '../observe/redact.js'
 import { crossFlavorWarnings, planTable, type TablePlan } from '../plan/plan.js'
 import { refusalError } from '../plan/refusal.js'
 import { introspect } from '../schema/introspect.js'
+import { refreshNames } from '../schema/load-ddl.js'
 import type { TableDef } from '../schema/table-def.js'
 import { readState, recordTableEnd, recordTableStart, type SyncState } from '../state/sync-state.js'
 import type { RunCap } from './cap.js'
@@ -35,6 +36,13 @@ export interface RunContext {
   cap: RunCap
   measureLag: boolean
   others: Map<string, string[]>
+  /**
+   * The target's staging and retired tables (load-ddl.ts) when the run began, or null if unknown: a table
+   * none of whose names is there skips its own catalog look-up for leftovers (dropStaleStaging).
+   */
+  staging: ReadonlySet<string> | null
+  /** The tables with a range plan under way when the run began (state/ranges.ts), or null if unknown. */
+  rangePlans: ReadonlySet<string> | null
 }
 
 /** The warning for a target table another pipeline's state rows also claim. */
@@ -101,16 +109,20 @@ export async function syncTableWithRetry(
       // failure, perhaps a cut of that very connection: it asks the server again.
       await lock.held(attempt > 1)
       // A retry reads both again: it resumes from what was committed, not from what we believed.
-      const [targetDefs, states] =
-        attempt === 1 && !reread
-          ? [run.targetDefs, run.states]
-          : await Promise.all([
-              introspect(pair.target, [config.name]),
-              readState(pair.target, pipeline.name, config.name),
-            ])
+      const fresh = attempt === 1 && !reread
+      const [targetDefs, states] = fresh
+        ? [run.targetDefs, run.states]
+        : await Promise.all([
+            introspect(pair.target, [config.name]),
+            readState(pair.target, pipeline.name, config.name),
+          ])
       const targetDef = targetDefs.get(config.name)
       const state = run.mode.fullRefresh ? undefined : states.get(config.name)
       const job = tableJob(run, config, sourceDef, targetDef, state, lock)
+      // What the run read once for all tables holds for a first attempt under the run lock; a retry, or
+      // a table claimed under workers: shared, asks again.
+      job.staleStaging = !fresh || mayHaveStaging(run.staging, config.name)
+      job.rangePlan = !fresh || run.rangePlans === null || run.rangePlans.has(config.name)
       await executePlan(job, tablePlan(run, config, sourceDef, targetDef, state), run.mode, result)
       result.status = signal.aborted ? 'interrupted' : 'ok'
       break
@@ -173,6 +185,11 @@ function tableJob(
   }
 }
 
+/** Whether the run's list of staging tables (null: none read) may hold one of this table's. */
+function mayHaveStaging(staging: ReadonlySet<string> | null, table: string): boolean {
+  return staging === null || Object.values(refreshNames(table)).some((n) => staging.has(n))
+}
+
 /** Execute exactly the table's plan. */
 async function executePlan(
   job: TableJob,
@@ -208,7 +225,7 @@ async function syncIncrementalPlan(
   const shape = rowShape(job)
   // A big table's first load goes in key ranges, through the staging table (range-load.ts).
   if (!plan.targetExists && (await rangedLoad(job, shape, result, 'first_load'))) return
-  await dropStaleStaging(job)
+  if (job.staleStaging !== false) await dropStaleStaging(job)
   if (!plan.targetExists) {
     // The first load adds the indexes once it is done (incremental.ts).
     for (const text of plan.ddl.before) await executeDdl(job.target, job.config.name, text)
