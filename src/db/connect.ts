@@ -97,6 +97,9 @@ function poolOptions(options: ConnectionOptions): PoolOptions {
     multipleStatements: false,
     waitForConnections: true,
     queueLimit: 0,
+    // mysql2 otherwise captures a stack trace for every query, in case it fails: a thousand small tables
+    // make tens of thousands of queries, and errors carry the server's code and message either way.
+    trace: false,
     // Without FOUND_ROWS, an upsert that changes nothing reports 0 affected rows: write.ts counts on it.
     flags: ['-MULTI_STATEMENTS', '-FOUND_ROWS'],
     // MySQL 8's caching_sha2_password without TLS: never fetch the server's RSA key unasked (rsa-key.ts).
