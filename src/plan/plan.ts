@@ -1,10 +1,12 @@
 import type { Pipeline, TableConfig } from '../config/types.js'
+import { plural } from '../observe/text.js'
 import { renderAlter } from '../schema/ddl.js'
 import { describeChange, diffTable, keptColumns } from '../schema/diff.js'
 import { recopiedColumns } from '../schema/diff-definition.js'
 import { firstLoadDdl, refreshDdl } from '../schema/load-ddl.js'
 import type { TableDef } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
+import { type KeyRangeSplit, keyRangeSplit } from './range-split.js'
 import { refusalSummary, tableRefusals } from './refusal.js'
 import type { PendingRows, PlanEnvironment, TableDdl, TablePlan } from './table-plan.js'
 import { crossFlavorWarnings, tableWarnings } from './warnings.js'
@@ -70,6 +72,7 @@ export function planTable(
     changes,
     kept: target ? keptColumns(source, target) : [],
     targetExists: target !== undefined,
+    keyRanges: null,
   }
   const rows = pending ? pendingText(pending) : 'rows not counted'
   if (env.fullRefresh || config.strategy === 'full_refresh') {
@@ -77,11 +80,14 @@ export function planTable(
     const ddl = refreshDdl(config.name, source, target, target !== undefined, flavor)
     const schemaChanges = changes.map(describeChange)
     const rebuilt = schemaChanges.length ? `, with ${changeCount(schemaChanges)}` : ''
+    const keyRanges = keyRangeSplit(config, source)
+    const load = `${rows}${keyRanges ? ` ${inRanges(keyRanges)}` : ''}`
     return {
       ...common,
       kind: 'full-refresh',
       action: target ? 'full_reload' : 'create_table',
-      summary: target ? `full reload of ${rows}${rebuilt}` : `create table, then load ${rows}`,
+      summary: target ? `full reload of ${load}${rebuilt}` : `create table, then load ${load}`,
+      keyRanges,
       schemaChanges: target ? schemaChanges : [],
       ddl: { before: ddl.prepare, afterLoad: ddl.afterLoad, swap: ddl.swap },
     }
@@ -102,11 +108,16 @@ export function planTable(
   if (!target) {
     const ddl = firstLoadDdl(source, flavor)
     const indexes = ddl.afterLoad()
+    const keyRanges = keyRangeSplit(config, source)
     return {
       ...common,
       kind: 'first-load',
       action: 'create_table',
-      summary: `create table, then load ${rows}`,
+      // A split first load is built in the staging table and appears whole, as a full refresh does.
+      summary: keyRanges
+        ? `create table by loading ${rows} ${inRanges(keyRanges)}`
+        : `create table, then load ${rows}`,
+      keyRanges,
       ddl: { before: [ddl.create], afterLoad: indexes ? [indexes] : [], swap: [] },
     }
   }
@@ -144,6 +155,12 @@ function existingTable(
     return { ...base, action: 'rows_pending', summary: `resume the first load: ${rows}` }
   if (pending && pending.rows === 0) return { ...base, action: 'up_to_date', summary: 'up to date' }
   return { ...base, action: 'rows_pending', summary: what }
+}
+
+/** A split load in words: the ranges, and that the table appears whole with one RENAME. */
+function inRanges(split: KeyRangeSplit): string {
+  const per = plural(split.rowsPerRange, 'row').replace(/^\d+/, split.rowsPerRange.toLocaleString('en-US'))
+  return `in ~${split.ranges} key ranges of ${per}, into a staging table swapped in with RENAME`
 }
 
 function changeCount(changes: string[]): string {

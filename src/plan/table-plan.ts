@@ -1,6 +1,7 @@
 import type { Strategy } from '../config/types.js'
 import type { Flavor } from '../db/flavor.js'
 import type { SchemaChange } from '../schema/diff.js'
+import type { KeyRangeSplit } from './range-split.js'
 
 /** Rows the next sync would read: counted exactly, or estimated from the optimizer's statistics. */
 export interface PendingRows {
@@ -61,6 +62,11 @@ interface PlanCommon {
   kept: string[]
   /** Whether the target has the table now. */
   targetExists: boolean
+  /**
+   * A whole-table load (a first load into a new table, or a full refresh) split into key ranges, loaded
+   * into a staging table that RENAME swaps in (range-split.ts); null: one pass.
+   */
+  keyRanges: KeyRangeSplit | null
   ddl: TableDdl
 }
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import type { ParallelSettings } from '../config/types.js'
 import { type KeyTerm, keysAfter, keysAtMost } from '../db/keyset.js'
 import type { KeyRange } from '../state/ranges.js'
 
@@ -10,18 +9,8 @@ import type { KeyRange } from '../state/ranges.js'
  * the whole key space without overlap, whatever rows are inserted, changed or deleted afterwards.
  */
 
-/** At most this many ranges: each is a row in _sync_ranges and a named lock. */
-export const MAX_RANGES = 1000
-
-/**
- * Rows per range for a whole-table load of a table the optimizer estimates at `estimatedRows`, or null
- * when it stays one sequential load (below `aboveRows`, or too small to give two ranges).
- */
-export function rangeStep(estimatedRows: number, settings: ParallelSettings): number | null {
-  if (!Number.isFinite(estimatedRows) || estimatedRows < settings.aboveRows) return null
-  if (estimatedRows <= settings.rangeRows) return null
-  return Math.max(settings.rangeRows, Math.ceil(estimatedRows / MAX_RANGES))
-}
+// When to split lives in plan/, which describes it as sync follows it.
+export { MAX_RANGES, rangeStep } from '../plan/range-split.js'
 
 /** The ranges between sorted boundary keys: n boundaries give n + 1 ranges. */
 export function rangesBetween(boundaries: Buffer[][]): KeyRange[] {

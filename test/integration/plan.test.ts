@@ -170,4 +170,34 @@ describe('plan', () => {
       await Promise.all([pair.source.close(), pair.target.close()])
     }
   })
+
+  it('says a big table loads in key ranges through a staging table, and sync then loads it so', async () => {
+    await dbs.source.query(
+      'CREATE TABLE big (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL, KEY by_updated (updated_at))',
+    )
+    try {
+      const values = Array.from({ length: 50 }, (_, i) => `(${i + 1}, '2024-01-01 00:00:01')`)
+      await dbs.source.query(`INSERT INTO big VALUES ${values.join(', ')}`)
+      await dbs.source.query('ANALYZE TABLE big')
+      const bigFile = await writeTempPipeline(
+        pipelineYaml({
+          sourceUrl: dbs.sourceUrl,
+          targetUrl: dbs.targetUrl,
+          defaults: '  cursor: updated_at',
+          tables: '  - name: big\n    parallel: { above_rows: 0, range_rows: 10, workers: 2 }',
+        }),
+      )
+      const res = await runCli(['plan', '-p', bigFile, '--json'])
+      expect(res.exitCode, res.stderr).toBe(0)
+      expect(byTable(res.stdout).big?.summary).toMatch(
+        /^create table by loading 50 rows \(counted\) in ~\d+ key ranges of 10 rows, into a staging table swapped in with RENAME$/,
+      )
+      const sync = await runCli(['sync', '-p', bigFile, '--log-format', 'json'])
+      expect(sync.exitCode, sync.stderr).toBe(0)
+      expect(sync.stderr).toContain('"event":"range_load"')
+    } finally {
+      await dbs.source.query('DROP TABLE IF EXISTS big')
+      await dbs.target.query('DROP TABLE IF EXISTS big')
+    }
+  })
 })

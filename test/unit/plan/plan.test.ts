@@ -82,6 +82,35 @@ describe('planTables', () => {
     })
   })
 
+  it('says a big table loads in key ranges through a staging table, as sync does (range-split.ts)', () => {
+    const big = { ...source, estimatedRows: 3_000_000 }
+    const pending = { rows: 3_000_000, estimated: true }
+    const first = plan1({ source: big, target: null, pending })
+    expect(first).toMatchObject({
+      kind: 'first-load',
+      action: 'create_table',
+      keyRanges: { rowsPerRange: 500_000, ranges: 6 },
+      summary:
+        'create table by loading ~3,000,000 rows (estimated) in ~6 key ranges of 500,000 rows, into a ' +
+        'staging table swapped in with RENAME',
+    })
+    const refresh = plan1({ source: big, pending, config: config({ strategy: 'full_refresh' }) })
+    expect(refresh.keyRanges).toEqual({ rowsPerRange: 500_000, ranges: 6 })
+    expect(refresh.summary).toMatch(
+      /^full reload of ~3,000,000 rows \(estimated\) in ~6 key ranges of 500,000/,
+    )
+    // One pass: below parallel.above_rows, a table the target has (its first load resumes), no key.
+    const settings = { aboveRows: 4_000_000, rangeRows: 500_000, workers: 4 }
+    expect(plan1({ source: big, target: null, config: config({ parallel: settings }) }).keyRanges).toBeNull()
+    expect(plan1({ source: big }).keyRanges).toBeNull()
+    const keyless = { ...big, primaryKey: [] }
+    const fullRefresh = config({ strategy: 'full_refresh', cursor: [] })
+    expect(plan1({ source: keyless, target: null, config: fullRefresh })).toMatchObject({
+      keyRanges: null,
+      summary: 'create table, then load rows not counted',
+    })
+  })
+
   it('reports rows pending after the saved cursor, counted or estimated', () => {
     const counted = plan1({
       state: state('2024-01-01 00:00:00.000000'),
