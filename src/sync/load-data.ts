@@ -4,8 +4,8 @@ import type { PoolConnection } from 'mysql2/promise'
 import { quoteId } from '../db/quote.js'
 import { SyncError } from '../errors.js'
 import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
+import { IdMessage } from './id-message.js'
 import { queryWithTimeout, type RawRow } from './read.js'
-import { rowId } from './row-id.js'
 import { ChunkWriter, NL, TAB } from './tsv-chunks.js'
 import type { WriteTarget } from './write.js'
 
@@ -62,7 +62,8 @@ export function encodeRows(w: WriteTarget, rows: RawRow[], ordinalBase = 0): Buf
 /**
  * Encodes rows one at a time as they arrive, so none has to be kept (bulk.ts): either rows as read
  * (`add`) or straight from the text-protocol row packet (`addPacket`), with no value objects at all.
- * Both write the same bytes.
+ * Both write the same bytes, `_dlt_id` included: the same id as row-id.ts gives, hashed from the key's
+ * bytes where they lie (md5.ts), with no string or Buffer made per row.
  */
 export class RowEncoder {
   private readonly out = new ChunkWriter()
@@ -70,9 +71,10 @@ export class RowEncoder {
   private readonly bits: boolean[]
   /** For each column, its position in the key, or -1. */
   private readonly keySlot: number[]
-  private readonly keyPositions: number[]
-  /** The key values of the last row added: views into its row or packet, valid until the next row. */
-  readonly lastKey: Array<Buffer | null>
+  /** Where each key value of the last row lies (buffer, start, end); a null buffer for NULL. */
+  private readonly keyBuf: Array<Buffer | null>
+  private readonly keyStart: number[]
+  private readonly keyEnd: number[]
   rows = 0
 
   constructor(
@@ -82,8 +84,9 @@ export class RowEncoder {
     this.loadId = Buffer.from(w.loadId)
     this.bits = w.codecs.map((c) => c.kind === 'bit')
     this.keySlot = w.codecs.map((_c, i) => w.keyIndexes.indexOf(i))
-    this.keyPositions = w.keyIndexes.map((_k, j) => j)
-    this.lastKey = w.keyIndexes.map(() => null)
+    this.keyBuf = w.keyIndexes.map(() => null)
+    this.keyStart = w.keyIndexes.map(() => 0)
+    this.keyEnd = w.keyIndexes.map(() => 0)
   }
 
   /** Bytes encoded so far. */
@@ -96,13 +99,18 @@ export class RowEncoder {
     return this.ordinalBase + this.rows
   }
 
+  /** The key of the last row added, copied out (null values as null); empty for a table without a key. */
+  get lastKey(): Array<Buffer | null> {
+    return this.keyBuf.map((v, j) => (v ? Buffer.from(v.subarray(this.keyStart[j], this.keyEnd[j])) : null))
+  }
+
   add(row: RawRow): void {
     const out = this.out
     const n = this.bits.length
     for (let i = 0; i < n; i++) {
       const v = row[i] ?? null
       const slot = this.keySlot[i]!
-      if (slot >= 0) this.lastKey[slot] = v
+      if (slot >= 0) this.keyAt(slot, v, 0, v ? v.length : 0)
       if (v === null) out.nullField()
       else if (this.bits[i]) out.ascii(bitValue(v))
       else out.escaped(v, 0, v.length)
@@ -128,7 +136,7 @@ export class RowEncoder {
         out.nullField()
         out.byte(TAB)
         const slot = this.keySlot[i]!
-        if (slot >= 0) this.lastKey[slot] = null
+        if (slot >= 0) this.keyAt(slot, null, 0, 0)
         continue
       } else if (first === 0xfc) {
         len = buf[o]! | (buf[o + 1]! << 8)
@@ -142,7 +150,7 @@ export class RowEncoder {
         o += 8
       }
       const slot = this.keySlot[i]!
-      if (slot >= 0) this.lastKey[slot] = buf.subarray(o, o + len)
+      if (slot >= 0) this.keyAt(slot, buf, o, o + len)
       if (this.bits[i]) out.ascii(bitValue(buf.subarray(o, o + len)))
       else out.escaped(buf, o, o + len)
       out.byte(TAB)
@@ -151,14 +159,39 @@ export class RowEncoder {
     this.endRow()
   }
 
+  private keyAt(slot: number, buf: Buffer | null, start: number, end: number): void {
+    this.keyBuf[slot] = buf
+    this.keyStart[slot] = start
+    this.keyEnd[slot] = end
+  }
+
   private endRow(): void {
     const out = this.out
     out.raw(this.loadId)
     out.byte(TAB)
-    out.ascii(rowId(this.lastKey, this.keyPositions, this.w.loadId, this.ordinalBase + this.rows))
+    this.writeRowId()
     out.byte(NL)
     out.maybeFlush()
     this.rows++
+  }
+
+  /** `_dlt_id` of the row just encoded: row-id.ts's id, written in place. */
+  private writeRowId(): void {
+    const keys = this.keyBuf.length
+    if (keys === 1) {
+      // One key column: the MD5 of its bytes, hashed where they lie.
+      this.out.md5(this.keyBuf[0] ?? EMPTY, this.keyStart[0]!, this.keyEnd[0]!)
+      return
+    }
+    const msg = ID_MESSAGE
+    msg.reset()
+    if (keys === 0) {
+      msg.ascii(`${this.w.loadId}:${this.ordinalBase + this.rows}`)
+    } else {
+      for (let j = 0; j < keys; j++)
+        msg.lengthPrefixed(this.keyBuf[j] ?? EMPTY, this.keyStart[j]!, this.keyEnd[j]!)
+    }
+    this.out.md5(msg.buf, 0, msg.len)
   }
 
   finish(): Buffer[] {
@@ -170,6 +203,9 @@ export class RowEncoder {
     return this.out.owned
   }
 }
+
+const EMPTY = Buffer.alloc(0)
+const ID_MESSAGE = new IdMessage()
 
 /** A BIT value's bytes (big-endian) as a decimal number. */
 export function bitValue(v: Buffer): string {

@@ -4,12 +4,16 @@
  * Buffers, and a few hundred MB of chunks freed per copy stay resident in the C allocator.
  */
 
+import { MD5_B64URL_LENGTH, md5Base64url } from './md5.js'
+
 export const TAB = 0x09
 export const NL = 0x0a
 const BACKSLASH = 0x5c
 const CHUNK = 256 * 1024
 // Room past CHUNK for the row that crosses it, so a chunk rarely needs to grow.
 const SLACK = 64 * 1024
+// A value continues in the next chunk once less than this is left in the current one.
+const MIN_ROOM = 256
 
 /**
  * Chunk buffers of finished batches, for the next batches: a copy would otherwise allocate and free a
@@ -50,6 +54,11 @@ export class ChunkWriter {
 
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return
+    // Rows may span chunks: the chunks are one stream of bytes.
+    if (this.len > 0 && n <= CHUNK) {
+      this.nextChunk()
+      return
+    }
     const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n))
     this.buf.copy(bigger, 0, 0, this.len)
     this.buf = bigger
@@ -77,9 +86,23 @@ export class ChunkWriter {
     this.buf[this.len++] = 0x4e // N
   }
 
-  /** Copy a value, escaping the bytes LOAD DATA treats specially (and NUL, which some servers cut at). */
+  /**
+   * Copy a value, escaping the bytes LOAD DATA treats specially (and NUL, which some servers cut at). A
+   * value larger than the room left continues in the next chunk, so a big BLOB never makes a chunk grow
+   * (a grown chunk is garbage after one use, and a few MB of them per batch is what RSS would hold).
+   */
   escaped(v: Buffer, start: number, end: number): void {
-    this.ensure((end - start) * 2)
+    let i = start
+    for (;;) {
+      // Each input byte takes at most two output bytes: this many surely fit.
+      const n = Math.min(end - i, (this.buf.length - this.len) >> 1)
+      i = this.escapeInto(v, i, i + n)
+      if (i === end) return
+      if (this.buf.length - this.len < MIN_ROOM) this.nextChunk()
+    }
+  }
+
+  private escapeInto(v: Buffer, start: number, end: number): number {
     const buf = this.buf
     let o = this.len
     for (let i = start; i < end; i++) {
@@ -101,10 +124,22 @@ export class ChunkWriter {
       }
     }
     this.len = o
+    return end
+  }
+
+  /** The `_dlt_id` text of `v[start, end)`: its MD5 in base64url. */
+  md5(v: Buffer, start: number, end: number): void {
+    this.ensure(MD5_B64URL_LENGTH)
+    md5Base64url(v, start, end, this.buf, this.len)
+    this.len += MD5_B64URL_LENGTH
   }
 
   maybeFlush(): void {
-    if (this.len < CHUNK) return
+    if (this.len >= CHUNK) this.nextChunk()
+  }
+
+  /** Close the current chunk and go on in a fresh one. */
+  private nextChunk(): void {
     this.chunks.push(this.buf.subarray(0, this.len))
     this.flushed += this.len
     this.buf = this.take()

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { ColumnCodec } from '../../../src/db/codec.js'
 import { bitValue, encodeRows, RowEncoder } from '../../../src/sync/load-data.js'
 import type { RawRow } from '../../../src/sync/read.js'
+import { rowId } from '../../../src/sync/row-id.js'
 import type { WriteTarget } from '../../../src/sync/write.js'
 
 const codec = (name: string, kind: ColumnCodec['kind']): ColumnCodec => ({
@@ -84,6 +85,19 @@ describe('LOAD DATA encoding', () => {
       `1\t\\0\\t\\n\\\\\xff\t129\ttab\\there\\nnewline \\\\ back\t${w.loadId}\t${id1}\n` +
         `2\t\\N\t0\t\\N\t${w.loadId}\t${id2}\n`,
     )
+  })
+
+  it('writes the _dlt_id the INSERT path gives (row-id.ts), for one key column, a composite key and none', () => {
+    const rows: RawRow[] = [...ROWS.slice(0, 4), [b('9'.repeat(130)), b('v'), b([1]), b('k'.repeat(300))]]
+    for (const keys of [[0], [0, 3], [3, 0], [1, 3], []]) {
+      const w = target(keys)
+      const lines = Buffer.concat(encodeRows(w, rows, 41))
+        .toString('latin1')
+        .split('\n')
+      rows.forEach((row, r) => {
+        expect(lines[r]!.endsWith(`\t${w.loadId}\t${rowId(row, keys, w.loadId, 41 + r)}`)).toBe(true)
+      })
+    }
   })
 
   it('keeps the last row key for the position, and counts the encoded bytes', () => {
