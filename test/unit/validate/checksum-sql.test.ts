@@ -21,17 +21,17 @@ const mysql57 = detectFlavor('5.7.44')
 const b = (s: string) => Buffer.from(s, 'utf8')
 
 describe('columnImage', () => {
-  it('prints numbers exactly as text, FLOAT widened to DOUBLE first', () => {
-    expect(columnImage(col('n', 'decimal(65,30)'))).toBe('CAST(`n` AS CHAR)')
-    expect(columnImage(col('n', 'bigint(20) unsigned'))).toBe('CAST(`n` AS CHAR)')
-    expect(columnImage(col('n', 'double'))).toBe('CAST(`n` AS CHAR)')
-    expect(columnImage(col('n', 'year(4)'))).toBe('CAST(`n` AS CHAR)')
-    expect(columnImage(col('f', 'float'))).toBe('CAST(`f` * 1e0 AS CHAR)')
+  it('leaves numbers bare (CONCAT_WS prints their exact text), FLOAT widened to DOUBLE first', () => {
+    expect(columnImage(col('n', 'decimal(65,30)'))).toBe('`n`')
+    expect(columnImage(col('n', 'bigint(20) unsigned'))).toBe('`n`')
+    expect(columnImage(col('n', 'double'))).toBe('`n`')
+    expect(columnImage(col('n', 'year(4)'))).toBe('`n`')
+    expect(columnImage(col('f', 'float'))).toBe('(`f` * 1e0)')
   })
 
-  it('prints temporal values as numbers, hexes BIT and short strings, digests the rest', () => {
-    expect(columnImage(col('d', 'datetime(6)'))).toBe('(`d` + 0)')
-    expect(columnImage(col('t', 'time(6)'))).toBe('(`t` + 0)')
+  it('leaves temporal values bare (their text), hexes BIT and short strings, digests the rest', () => {
+    expect(columnImage(col('d', 'datetime(6)'))).toBe('`d`')
+    expect(columnImage(col('t', 'time(6)'))).toBe('`t`')
     expect(columnImage(col('b', 'bit(64)'))).toBe('HEX(`b`)')
     // At most 20 bytes (no longer than a SHA1 image): utf8mb4 counts 4 bytes a character.
     expect(columnImage(col('s', 'varchar(5)'))).toBe('HEX(`s`)')
@@ -49,7 +49,7 @@ describe('columnImage', () => {
   })
 
   it('quotes awkward column names', () => {
-    expect(columnImage(col('we`ird', 'int'))).toBe('CAST(`we``ird` AS CHAR)')
+    expect(columnImage(col('we`ird', 'int'))).toBe('`we``ird`')
   })
 })
 
@@ -57,7 +57,7 @@ describe('rowDigest and chunkHashSql', () => {
   const cols = [col('id', 'int'), col('name', 'varchar(10)', { nullable: true })]
 
   it("joins the images, a nullable column's NULL as 'N', so NULL and empty differ", () => {
-    expect(rowDigest(cols)).toBe("SHA1(CONCAT_WS('#', CAST(`id` AS CHAR), COALESCE(SHA1(`name`), 'N')))")
+    expect(rowDigest(cols)).toBe("SHA1(CONCAT_WS('#', `id`, COALESCE(SHA1(`name`), 'N')))")
   })
 
   it('counts and sums 64 digest bits per row over the range, 2^128 for a row without a digest', () => {
@@ -130,10 +130,10 @@ describe('row level and deletes', () => {
 
   it('selects key, images and the pending flag of a small range', () => {
     expect(rowImagesSql('t', keys, cols, ['`id` > 1'], '`u` > 5', null)).toBe(
-      'SELECT `id`, CAST(`id` AS CHAR), HEX(`v`), COALESCE(`u` > 5, 0) FROM `t` WHERE `id` > 1 ORDER BY `id`',
+      'SELECT `id`, `id`, HEX(`v`), COALESCE(`u` > 5, 0) FROM `t` WHERE `id` > 1 ORDER BY `id`',
     )
     expect(rowImagesSql('t', keys, cols, [], null, 1000)).toBe(
-      'SELECT `id`, CAST(`id` AS CHAR), HEX(`v`) FROM `t` ORDER BY `id` LIMIT 1000',
+      'SELECT `id`, `id`, HEX(`v`) FROM `t` ORDER BY `id` LIMIT 1000',
     )
   })
 
