@@ -2,8 +2,9 @@ import type { Db } from '../db/connect.js'
 import { SyncError } from '../errors.js'
 import type { ColumnDef } from '../schema/table-def.js'
 import { compareRows } from './checksum-rows.js'
-import { chunkHashSql, type KeyRange, keyAtSql, keysAfter, rangeWhere, splitHash } from './checksum-sql.js'
+import { chunkHashSql, type KeyRange, keyAtSql, rangeWhere, splitHash } from './checksum-sql.js'
 import type { CompareEvents, CompareSpec, CompareTotals, RangeHash } from './checksum-types.js'
+import { ChunkBounds } from './chunk-bounds.js'
 import { type ChunkConns, closePair, openPair, type Raw, rawQuery } from './read-pair.js'
 
 export type { CompareEvents, CompareSpec, CompareTotals, LeafFindings, RangeHash } from './checksum-types.js'
@@ -12,8 +13,8 @@ export type { ChunkConns }
 /**
  * The chunked comparison of one table on two servers, shared by `validate --data` and delete detection.
  *
- * Chunk boundaries are found by keyset reads of the source's primary key (one key crosses the network per
- * chunk); each chunk's COUNT and hash are computed on each server. A chunk whose hashes differ is bisected
+ * Chunk boundaries come from chunk-bounds.ts (stepped by value for an integer key, else keyset reads of the
+ * source's primary key, one key crossing the network per chunk); each chunk's COUNT and hash are computed on each server. A chunk whose hashes differ is bisected
  * at the source's median key, down to ranges of at most `leafRows` source rows, which are compared row by
  * row. Memory holds at most one leaf of source rows and one page of target rows per running chunk, however
  * big the table.
@@ -37,6 +38,7 @@ export async function compareByKey(
   }
   const inflight = new Set<Promise<void>>()
   const failure: { err?: unknown } = {}
+  const bounds = new ChunkBounds(source, spec)
   let lo: Buffer[] | null = spec.from ?? null
   for (let index = 0; !('err' in failure) && !spec.signal?.aborted; index++) {
     if (spec.maxChunks !== undefined && index >= spec.maxChunks) {
@@ -44,9 +46,10 @@ export async function compareByKey(
       break
     }
     const from: Buffer[] | null = lo
-    const hi: Buffer[] | null = await spec.limit(() => boundaryAfter(source, spec, from))
+    const hi: Buffer[] | null = await spec.limit(() => bounds.after(from))
+    const counted = (rows: number) => bounds.counted(rows)
     const task = spec
-      .limit(() => checkChunk(source, target, spec, { lo: from, hi }, index, totals, events))
+      .limit(() => checkChunk(source, target, spec, { lo: from, hi }, index, totals, { ...events, counted }))
       .catch((err: unknown) => {
         if (!('err' in failure)) failure.err = err
       })
@@ -74,16 +77,6 @@ export async function compareWhole(
   return { source: toHash(s[0], false, table, 'source'), target: toHash(t[0], false, table, 'target') }
 }
 
-/** The next chunk's last key after `lo`, or null when fewer than chunkRows rows remain. */
-async function boundaryAfter(source: Db, spec: CompareSpec, lo: Buffer[] | null): Promise<Buffer[] | null> {
-  const keys = spec.keys.source
-  const rows = await rawQuery(
-    source.pool,
-    keyAtSql(spec.table, keys, lo ? [keysAfter(keys, lo)] : [], spec.chunkRows - 1),
-  )
-  return (rows[0] as Buffer[] | undefined) ?? null
-}
-
 async function checkChunk(
   source: Db,
   target: Db,
@@ -91,13 +84,14 @@ async function checkChunk(
   range: KeyRange,
   chunk: number,
   totals: CompareTotals,
-  events: CompareEvents,
+  events: CompareEvents & { counted(rows: number): void },
 ): Promise<void> {
   const conns = await openPair(source, target, spec.targetSnapshot)
   let failed = true
   try {
     const reader = sqlReader(spec, conns, chunk, events)
     const [s, t] = await Promise.all([reader.hash('source', range), reader.hash('target', range)])
+    events.counted(Number(s.count))
     totals.chunks++
     totals.sourceRows += Number(s.count)
     totals.targetRows += Number(t.count)
