@@ -3,7 +3,7 @@ import { matchGlob, type ResolvedTables } from '../config/select.js'
 import type { Pipeline, TableConfig, TableSelector } from '../config/types.js'
 import { missedCursorWarning } from '../plan/init-pipeline.js'
 import type { Issue } from '../plan/issue.js'
-import { tableRefusals } from '../plan/refusal.js'
+import { refusalWords, tableRefusals } from '../plan/refusal.js'
 import { missingNames } from '../plan/resolve.js'
 import { cursorFindings } from '../schema/cursor-risks.js'
 import type { TableDef } from '../schema/table-def.js'
@@ -17,19 +17,15 @@ export interface CheckResult {
 }
 
 /**
- * Checks that need only the file: an incremental entry without a cursor column cannot run
- * (sync/incremental.ts refuses it), so `validate --offline` reports it as well.
+ * Checks that need only the file: an incremental entry without a cursor column cannot run (the plan
+ * refuses it, plan/refusal.ts), so `validate --offline` reports it as well, in the same words.
  */
 export function checkSelectors(pipeline: Pipeline): CheckResult {
   const errors: Issue[] = []
   for (const s of pipeline.tables) {
     if (s.exclude || s.strategy !== 'incremental' || s.cursor.length > 0) continue
-    errors.push({
-      table: s.pattern,
-      line: s.line,
-      message: `table "${s.pattern}": strategy incremental needs a cursor column, and none is set`,
-      hint: 'set cursor: (here or under defaults:), or use strategy: full_refresh',
-    })
+    const { message, hint } = refusalWords(s.pattern, { reason: 'no-cursor' })
+    errors.push({ table: s.pattern, line: s.line, message: `table "${s.pattern}": ${message}`, hint })
   }
   return { errors, warnings: [] }
 }
@@ -103,11 +99,8 @@ function checkTable(table: TableConfig, def: TableDef, errors: Issue[], warnings
   // a missing column missingNames()'s, both with their line; schema changes need the target (not read here).
   for (const r of tableRefusals(table, def, [])) {
     if (r.reason !== 'no-key') continue
-    errors.push({
-      ...at,
-      message: `table "${table.name}": incremental sync needs a primary key, and the source table has none`,
-      hint: 'name a unique, non-NULL column list with primary_key:, or use strategy: full_refresh',
-    })
+    const { message, hint } = refusalWords(table.name, r)
+    errors.push({ ...at, message: `table "${table.name}": ${message}`, hint })
   }
 
   // The same findings plan prints, in the same words (schema/cursor-risks.ts).

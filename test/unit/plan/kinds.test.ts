@@ -132,7 +132,12 @@ describe('planTable refusals', () => {
   it('refuses an incremental table without a cursor', () => {
     const [r] = refused(plan({ config: config({ cursor: [] }) }))
     expect(r).toEqual({ reason: 'no-cursor' })
-    expect(refusalError('t', r!).message).toBe('table t: incremental sync needs a cursor column')
+    expect(refusalError('t', r!).message).toBe(
+      'table t: incremental sync needs a cursor column, and none is set',
+    )
+    expect(refusalError('t', r!).hint).toBe(
+      'set cursor: for t (or under defaults:), or use strategy: full_refresh',
+    )
   })
 
   it('refuses a cursor column the source lacks', () => {
@@ -167,7 +172,10 @@ describe('planTable refusals', () => {
     const keyless = { ...source, primaryKey: [] }
     const p = plan({ source: keyless, target: targetOf(keyless), config: config({ cursor: [] }) })
     expect(refused(p).map((r) => r.reason)).toEqual(['no-cursor', 'no-key'])
-    expect(p.summary).toBe('fails: incremental sync needs a cursor column, and none is set')
+    expect(p.summary).toBe(
+      'fails: incremental sync needs a cursor column, and none is set; set cursor: for t (or under defaults:), ' +
+        'or use strategy: full_refresh',
+    )
   })
 
   it('never refuses a full_refresh table for its cursor or key', () => {

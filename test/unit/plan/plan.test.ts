@@ -183,7 +183,7 @@ describe('planTables', () => {
   it('fails an incremental table without a cursor, with a missing cursor column, or without a key', () => {
     expect(plan1({ config: config({ cursor: [] }) }).summary).toMatch(/needs a cursor column/)
     expect(plan1({ config: config({ cursor: ['nope'] }) }).summary).toMatch(
-      /cursor column nope does not exist/,
+      /cursor column "nope" does not exist/,
     )
     const keyless = { ...source, primaryKey: [] }
     expect(plan1({ source: keyless, target: { ...targetOf(keyless) } }).summary).toMatch(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { resolveTables } from '../../../src/config/select.js'
 import type { Pipeline, TableConfig, TableSelector } from '../../../src/config/types.js'
 import { detectFlavor } from '../../../src/db/flavor.js'
+import { refusalError } from '../../../src/plan/refusal.js'
 import { tableWarnings } from '../../../src/plan/warnings.js'
 import type { TableDef } from '../../../src/schema/table-def.js'
 import { checkSelectors, checkTables } from '../../../src/validate/rules.js'
@@ -113,5 +114,17 @@ describe('cursor warnings', () => {
     expect(planned).toHaveLength(4) // unindexed, zero-date default, DATE, nullable
     expect(warnings.map((w) => w.message)).toEqual(planned.map((w) => `table "orders": ${w}`))
     expect(warnings[0]).toMatchObject({ line: 3, column: 'd', hint: 'CREATE INDEX ... ON orders (d)' })
+  })
+})
+
+describe('refusals', () => {
+  it('are the words plan states and sync fails the table with (plan/refusal.ts)', () => {
+    const p = pipelineOf(selector('a', 3, { cursor: [] }), selector('logs', 7))
+    const keyless = { ...table([col('updated_at', 'datetime(6)')], { name: 'logs' }), primaryKey: [] }
+    const { errors } = check(p, [keyless, table([], { name: 'a' })])
+    const sync = [refusalError('a', { reason: 'no-cursor' }), refusalError('logs', { reason: 'no-key' })]
+    expect(errors.map((e) => [e.message.replace(/^table "(\w+)"/, 'table $1'), e.hint])).toEqual(
+      sync.map((e) => [e.message, e.hint]),
+    )
   })
 })
