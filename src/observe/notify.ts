@@ -124,12 +124,19 @@ export class Notifier {
     let lastError = ''
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       if (this.controller.signal.aborted) break
+      // The attempt's own timer, not AbortSignal.timeout: on Node 20 a timeout signal that only an
+      // AbortSignal.any() refers to can be garbage-collected before it fires, leaving the attempt hanging.
+      const attemptTimeout = new AbortController()
+      const timer = setTimeout(
+        () => attemptTimeout.abort(new DOMException(`no answer in ${this.timeoutMs} ms`, 'TimeoutError')),
+        this.timeoutMs,
+      )
       try {
         const res = await this.fetchFn(this.config.webhook, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
-          signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.timeoutMs)]),
+          signal: AbortSignal.any([this.controller.signal, attemptTimeout.signal]),
         })
         await res.body?.cancel().catch(() => undefined)
         if (res.ok) {
@@ -144,6 +151,8 @@ export class Notifier {
         if (res.status >= 400 && res.status < 500 && res.status !== 429) break
       } catch (err) {
         lastError = (err as Error).message
+      } finally {
+        clearTimeout(timer)
       }
       if (attempt < this.attempts) await this.pause(this.baseDelayMs * 2 ** (attempt - 1))
     }
