@@ -56,10 +56,10 @@ export function md5Base64url(input: Buffer, start: number, end: number, out: Buf
     c = (c + st[2]!) | 0
     d = (d + st[3]!) | 0
   }
-  digest.writeInt32LE(a, 0)
-  digest.writeInt32LE(b, 4)
-  digest.writeInt32LE(c, 8)
-  digest.writeInt32LE(d, 12)
+  littleEndian(a, 0)
+  littleEndian(b, 4)
+  littleEndian(c, 8)
+  littleEndian(d, 12)
   base64url(digest, out, at)
 }
 
@@ -238,6 +238,13 @@ function round4(o: number): void {
   st[1] = b
   st[2] = c
   st[3] = d
+}
+
+function littleEndian(v: number, at: number): void {
+  digest[at] = v & 0xff
+  digest[at + 1] = (v >>> 8) & 0xff
+  digest[at + 2] = (v >>> 16) & 0xff
+  digest[at + 3] = v >>> 24
 }
 
 /** 16 bytes as 22 base64url characters (no padding). */
