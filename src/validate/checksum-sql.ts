@@ -21,7 +21,7 @@ export { type KeyTerm, keysAfter, keysAtMost, keysIn, keyTerms } from '../db/key
  * temporal values as 'YYYY-MM-DD hh:mm:ss.ffffff' at the column's precision (TIMESTAMP in the session's
  * zone, UTC on both sides, db/connect.ts). Without the CAST, and with text instead of `+ 0` for temporal
  * values, the images cost about a tenth less server CPU on the bench table. BIT is HEX of its bits, short
- * strings (CHAR, VARCHAR, BINARY, VARBINARY, ENUM of at most SHORT_BYTES bytes) HEX of their bytes (cheaper
+ * strings (CHAR, VARCHAR, BINARY, VARBINARY, ENUM, SET of at most SHORT_BYTES bytes) HEX of their bytes (cheaper
  * than SHA1, and as exact), and longer strings, binary, JSON and spatial values SHA1 of their bytes: HEX of
  * a 20 MB BLOB would pass max_allowed_packet, where string functions return NULL, and SHA1 is markedly
  * faster than MD5 on MariaDB. A column's image has one form for every value (chosen from the definition,
@@ -60,7 +60,11 @@ const SHORT_BYTES = 20
 function isShortString(c: Pick<ColumnDef, 'dataType' | 'charset' | 'columnType'>): boolean {
   const t = parseColumnType(c)
   const perChar = codecKind(c) === 'binary' ? 1 : charsetMaxLen(c.charset)
-  if (t.family === 'enum') return Math.max(...t.values.map((v) => [...v].length)) * perChar <= SHORT_BYTES
+  // ENUM and SET values are known: their bytes, exactly in UTF-8, else characters times the widest.
+  const bytes = (v: string) =>
+    /^utf8/i.test(c.charset ?? '') ? Buffer.byteLength(v) : [...v].length * perChar
+  if (t.family === 'enum') return Math.max(...t.values.map(bytes)) <= SHORT_BYTES
+  if (t.family === 'set') return t.values.reduce((n, v) => n + bytes(v) + 1, -1) <= SHORT_BYTES
   if (t.family === 'char' || t.family === 'varchar' || t.family === 'binary' || t.family === 'varbinary')
     return t.length * perChar <= SHORT_BYTES
   return false
