@@ -10,6 +10,7 @@
 import { SyncError } from '../errors.js'
 import type { Flavor } from './flavor.js'
 import { quoteId } from './quote.js'
+import { canQuote, isNumberText, isTemporalText, type SqlWriter } from './sql-writer.js'
 
 /** What a codec needs to know of a column: a `ColumnDef` (schema/table-def.ts) satisfies it. */
 export interface CodecColumn {
@@ -41,6 +42,12 @@ export interface ColumnCodec {
   select: string
   /** SQL literal for a raw value read with `select`. */
   literal(value: Buffer | null): string
+  /**
+   * The same value's literal written as bytes (the INSERT path), for the non-NULL value at
+   * `v[start..end)`: the rule of `literal`, except that text which can be quoted exactly is quoted
+   * rather than hex-encoded (sql-writer.ts canQuote).
+   */
+  write(out: SqlWriter, v: Buffer, start: number, end: number): void
 }
 
 const NUMBER_TYPES = new Set([
@@ -97,38 +104,70 @@ export function columnCodec(c: CodecColumn, targetFlavor: Flavor): ColumnCodec {
   const name = c.name
   switch (kind) {
     case 'number':
-      return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : numberLiteral(v, name)) }
     case 'float':
       return {
         name,
         kind,
-        select: `(${q} * 1e0)`,
+        select: kind === 'float' ? `(${q} * 1e0)` : q,
         literal: (v) => (v === null ? 'NULL' : numberLiteral(v, name)),
+        write: (out, v, s, e) => {
+          if (!isNumberText(v, s, e)) numberLiteral(v.subarray(s, e), name)
+          out.raw(v, s, e)
+        },
       }
     case 'temporal':
-      return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : temporalLiteral(v, name)) }
-    case 'bit':
-    case 'binary':
-    case 'geometry':
-      return { name, kind, select: q, literal: (v) => (v === null ? 'NULL' : `X'${v.toString('hex')}'`) }
-    case 'text': {
-      const intro = `_${targetFlavor.charsetName(c.charset ?? 'utf8mb4')}`
-      return {
-        name,
-        kind,
-        select: `CAST(${q} AS BINARY)`,
-        literal: (v) => (v === null ? 'NULL' : `${intro} X'${v.toString('hex')}'`),
-      }
-    }
-    case 'utf8':
       return {
         name,
         kind,
         select: q,
-        literal: (v) => (v === null ? 'NULL' : `_utf8mb4 X'${v.toString('hex')}'`),
+        literal: (v) => (v === null ? 'NULL' : temporalLiteral(v, name)),
+        write: (out, v, s, e) => {
+          if (!isTemporalText(v, s, e)) temporalLiteral(v.subarray(s, e), name)
+          out.byte(0x27)
+          out.raw(v, s, e)
+          out.byte(0x27)
+        },
       }
+    case 'bit':
+    case 'binary':
+    case 'geometry':
+      return {
+        name,
+        kind,
+        select: q,
+        literal: (v) => (v === null ? 'NULL' : `X'${v.toString('hex')}'`),
+        write: (out, v, s, e) => out.hex(v, s, e),
+      }
+    case 'text':
+    case 'utf8': {
+      const charset = kind === 'utf8' ? 'utf8mb4' : (c.charset ?? 'utf8mb4')
+      const intro = `_${kind === 'utf8' ? 'utf8mb4' : targetFlavor.charsetName(charset)}`
+      const introBytes = Buffer.from(intro, 'latin1')
+      const quotable = QUOTABLE_CHARSETS.has(charset)
+      return {
+        name,
+        kind,
+        select: kind === 'utf8' ? q : `CAST(${q} AS BINARY)`,
+        literal: (v) => (v === null ? 'NULL' : `${intro} X'${v.toString('hex')}'`),
+        write: (out, v, s, e) => {
+          out.raw(introBytes)
+          if (quotable && canQuote(v, s, e)) {
+            out.quoted(v, s, e)
+          } else {
+            out.byte(0x20)
+            out.hex(v, s, e)
+          }
+        },
+      }
+    }
   }
 }
+
+/**
+ * Character sets whose values may be written quoted: ASCII-compatible, so the server's UTF-8 reading of
+ * the statement finds the same quotes; the bytes are taken as the introducer's character set unchanged.
+ */
+const QUOTABLE_CHARSETS = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'latin1', 'ascii'])
 
 function numberLiteral(v: Buffer, column: string): string {
   const s = v.toString('latin1')

@@ -27,11 +27,12 @@ export async function firstLoad(run: IncrementalRun, cap: string | undefined): P
   // Rows already in the target that this load did not write (a table switched from full refresh, a
   // copy made before dbsync) are merged row by row: the upsert counts what it really changed.
   const foreign = !resuming && job.targetDef !== undefined && (await hasRows(job))
+  // A table created by this run holds no rows yet: its batches can load two at a time.
+  const fresh = job.targetDef === undefined && !resuming
   if (!foreign && (await loadDataAccepted(w))) {
-    // A table created by this run holds no rows yet: its batches can load two at a time.
-    await bulkFirstLoad(run, job.targetDef === undefined && !resuming ? 2 : 1)
+    await bulkFirstLoad(run, fresh ? 2 : 1)
   } else {
-    await keysetFirstLoad(run)
+    await keysetFirstLoad(run, fresh)
   }
   if (job.signal.aborted) return false
   const indexStart = performance.now()
@@ -46,16 +47,25 @@ export async function firstLoad(run: IncrementalRun, cap: string | undefined): P
   return true
 }
 
-/** The key-order copy merged by INSERT … ON DUPLICATE KEY UPDATE, where LOAD DATA is refused or unfit. */
-async function keysetFirstLoad(run: IncrementalRun): Promise<void> {
-  const n = run.shape.codecs.length
-  run.w.mode = 'upsert'
-  for await (const rows of run.read({ where: [], order: run.keyTerms, after: run.pos.lastKey })) {
-    run.pos.lastKey = rows[rows.length - 1]!.slice(n) as Buffer[]
-    await run.write(rows, 'initial')
-    if (run.job.signal.aborted) break
+/**
+ * The key-order copy by multi-row INSERTs, where LOAD DATA is refused or unfit: plain INSERTs two batches
+ * at a time into a table this load created (no row can be there: a duplicate would fail, not merge),
+ * INSERT … ON DUPLICATE KEY UPDATE one batch at a time otherwise.
+ */
+async function keysetFirstLoad(run: IncrementalRun, fresh: boolean): Promise<void> {
+  run.w.mode = fresh ? 'insert' : 'upsert'
+  run.writer.parallel = fresh ? 2 : 1
+  try {
+    for await (const r of run.readEncoded({ where: [], order: run.keyTerms, after: run.pos.lastKey })) {
+      run.pos.lastKey = r.last
+      await run.write(r.batch, 'initial')
+      if (run.job.signal.aborted) break
+    }
+    await run.writer.flush()
+  } finally {
+    run.w.mode = 'upsert'
+    run.writer.parallel = 1
   }
-  await run.writer.flush()
 }
 
 /**

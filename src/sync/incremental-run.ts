@@ -2,11 +2,13 @@ import { codecTerms, type KeyTerm } from '../db/keyset.js'
 import { quoteId } from '../db/quote.js'
 import type { Phase, StateUpdate } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
+import { InsertEncoder, insertShape } from './insert-encoder.js'
 import { nullColumns, type RowShape, type TableJob, type TableResult } from './job.js'
 import { type KeysetQuery, type RawRow, readKeyset } from './read.js'
-import type { BatchSink, RowSource } from './sink.js'
+import { type EncodedRead, readKeysetEncoded } from './read-encoded.js'
+import type { RowSource } from './sink.js'
 import type { Snapshot } from './snapshot.js'
-import { BatchWriter, type WriteTarget } from './write.js'
+import { BatchWriter, type InsertBatch, type WriteTarget } from './write.js'
 
 /** A keyset read of the table inside the run's snapshot: the conditions, order and start position. */
 export type ReadQuery = Omit<KeysetQuery, 'from' | 'select' | 'batchSize' | 'timeoutMs'>
@@ -28,11 +30,13 @@ export interface IncrementalRun {
   result: TableResult
   snap: Snapshot
   w: WriteTarget
-  writer: BatchSink<RawRow[]>
+  writer: BatchWriter
   keyTerms: KeyTerm[]
   pos: Position
   read(q: ReadQuery): RowSource<RawRow[]>
-  write(rows: RawRow[], phase: Phase): Promise<void>
+  /** The same read, each row encoded as INSERT text as it arrives (read-encoded.ts). */
+  readEncoded(q: ReadQuery): RowSource<EncodedRead>
+  write(rows: RawRow[] | InsertBatch, phase: Phase): Promise<void>
 }
 
 /** Where an incremental table's rows go: a first load starts with LOAD DATA, later runs merge by key. */
@@ -79,19 +83,31 @@ export function openRun(
     keyTerms: codecTerms(shape.keyCodecs),
     pos,
     // The state is taken at push time: the position of the batch's own last row.
-    write: (rows, phase) =>
-      writer.push(rows, { ...stateOf(job, pos.lastCursor, pos.lastKey), phase, rowsDelta: rows.length }),
-    read: (q) =>
+    write: (rows, phase) => {
+      const rowsDelta = Array.isArray(rows) ? rows.length : rows.rows
+      return writer.push(rows, { ...stateOf(job, pos.lastCursor, pos.lastKey), phase, rowsDelta })
+    },
+    read: (q) => prefetch(readKeyset(snap.conn, keysetQuery(job, shape, q)), result.profile),
+    readEncoded: (q) =>
       prefetch(
-        readKeyset(snap.conn, {
-          ...q,
-          from: quoteId(job.sourceDef.name),
-          select: shape.codecs.map((c) => c.select),
-          batchSize: job.config.batchSize,
-          timeoutMs: job.queryTimeoutMs,
-        }),
+        readKeysetEncoded(
+          snap.conn,
+          keysetQuery(job, shape, q),
+          () => new InsertEncoder(w, insertShape(w)),
+          result.profile,
+        ),
         result.profile,
       ),
+  }
+}
+
+function keysetQuery(job: TableJob, shape: RowShape, q: ReadQuery): KeysetQuery {
+  return {
+    ...q,
+    from: quoteId(job.sourceDef.name),
+    select: shape.codecs.map((c) => c.select),
+    batchSize: job.config.batchSize,
+    timeoutMs: job.queryTimeoutMs,
   }
 }
 

@@ -90,18 +90,16 @@ async function copyChanges(run: IncrementalRun, cap: string | null | undefined):
 /** Rows after the saved position and below the cap, in (cursor, key) order, moving the position. */
 async function readAfterPosition(run: IncrementalRun, cap: string | undefined): Promise<void> {
   const { job, pos } = run
-  const n = run.shape.codecs.length
   const { query, lagMode } = changesQuery(run, cap)
-  for await (const rows of run.read(query)) {
-    const last = rows[rows.length - 1]!
-    const c = last[n]
+  for await (const { batch, last } of run.readEncoded(query)) {
+    const c = last[0]
     // Never move the saved position backwards: a lag re-read starts behind it. Temporal text of one
     // column type has a fixed width, so it compares as it sorts.
     if (c && (!lagMode || pos.lastCursor === null || c.toString('utf8') > pos.lastCursor)) {
       pos.lastCursor = c.toString('utf8')
-      pos.lastKey = last.slice(n + 1) as Buffer[]
+      pos.lastKey = last.slice(1)
     }
-    await run.write(rows, 'incremental')
+    await run.write(batch, 'incremental')
     if (job.signal.aborted) break
   }
   await run.writer.flush()

@@ -35,16 +35,9 @@ const BATCH_BYTES = 32 * 1024 * 1024
 export async function* readKeyset(conn: PoolConnection, q: KeysetQuery): AsyncGenerator<RawRow[]> {
   let after = q.after
   let limit = q.batchSize
-  const selectList = [...q.select, ...q.order.map((o) => o.select)].join(', ')
-  const orderBy = q.order.map((o) => o.expr).join(', ')
   const n = q.order.length
   for (;;) {
-    const conds = [...q.where]
-    if (after) conds.push(keysAfter(q.order, after))
-    const text =
-      `SELECT ${selectList} FROM ${q.from}` +
-      (conds.length ? ` WHERE ${conds.join(' AND ')}` : '') +
-      ` ORDER BY ${orderBy} LIMIT ${limit}`
+    const text = keysetText(q, after, limit)
     const [rows] = await queryWithTimeout(
       conn,
       { sql: text, typeCast: false, rowsAsArray: true },
@@ -57,9 +50,25 @@ export async function* readKeyset(conn: PoolConnection, q: KeysetQuery): AsyncGe
     const bytes = approxBytes(batch)
     yield batch
     if (batch.length < limit) return
-    const perRow = Math.max(1, bytes / batch.length)
-    limit = Math.max(1, Math.min(q.batchSize, Math.floor(BATCH_BYTES / perRow)))
+    limit = nextLimit(q, bytes, batch.length)
   }
+}
+
+/** One keyset batch's SELECT: the rows after `after` (null: from the start), at most `limit`. */
+export function keysetText(q: KeysetQuery, after: Buffer[] | null, limit: number): string {
+  const conds = [...q.where]
+  if (after) conds.push(keysAfter(q.order, after))
+  return (
+    `SELECT ${[...q.select, ...q.order.map((o) => o.select)].join(', ')} FROM ${q.from}` +
+    (conds.length ? ` WHERE ${conds.join(' AND ')}` : '') +
+    ` ORDER BY ${q.order.map((o) => o.expr).join(', ')} LIMIT ${limit}`
+  )
+}
+
+/** The next batch's row limit: as many rows as the bytes seen so far say fit in the read budget. */
+export function nextLimit(q: KeysetQuery, bytes: number, rows: number): number {
+  const perRow = Math.max(1, bytes / rows)
+  return Math.max(1, Math.min(q.batchSize, Math.floor(BATCH_BYTES / perRow)))
 }
 
 /**

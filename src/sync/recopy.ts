@@ -2,8 +2,9 @@ import { codecTerms } from '../db/keyset.js'
 import { quoteId } from '../db/quote.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
 import { prefetch } from './batches.js'
+import { InsertEncoder, insertShape } from './insert-encoder.js'
 import { nullColumns, type RowShape, type TableJob, type TableResult } from './job.js'
-import { readKeyset } from './read.js'
+import { readKeysetEncoded } from './read-encoded.js'
 import { openSnapshot } from './snapshot.js'
 import { BatchWriter, type WriteTarget, writeBatch } from './write.js'
 
@@ -69,19 +70,22 @@ export async function recopyRows(job: TableJob, shape: RowShape, result: TableRe
     job.progress(rowCount)
   })
   try {
-    const n = shape.codecs.length
-    const rows = readKeyset(snap.conn, {
-      from: quoteId(job.sourceDef.name),
-      select: shape.codecs.map((c) => c.select),
-      where: [],
-      order: codecTerms(shape.keyCodecs),
-      after: start.length ? start : null,
-      batchSize: job.config.batchSize,
-      timeoutMs: job.queryTimeoutMs,
-    })
-    for await (const batch of prefetch(rows, result.profile)) {
-      const key = batch[batch.length - 1]!.slice(n) as Buffer[]
-      await writer.push(batch, withRecopy(job, key, 0))
+    const batches = readKeysetEncoded(
+      snap.conn,
+      {
+        from: quoteId(job.sourceDef.name),
+        select: shape.codecs.map((c) => c.select),
+        where: [],
+        order: codecTerms(shape.keyCodecs),
+        after: start.length ? start : null,
+        batchSize: job.config.batchSize,
+        timeoutMs: job.queryTimeoutMs,
+      },
+      () => new InsertEncoder(w, insertShape(w)),
+      result.profile,
+    )
+    for await (const { batch, last } of prefetch(batches, result.profile)) {
+      await writer.push(batch, withRecopy(job, last, 0))
       if (job.signal.aborted) break
     }
     await writer.flush()

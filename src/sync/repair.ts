@@ -11,7 +11,7 @@ import { absentInSource, DELETE_BATCH } from './deletes.js'
 import { nullColumns, type RowShape, type TableJob } from './job.js'
 import { queryWithTimeout } from './read.js'
 import type { RepairResult } from './repair-result.js'
-import { buildInserts, type WriteTarget } from './write.js'
+import { encodeInserts, sendInserts, type WriteTarget } from './write.js'
 
 export type { RepairResult }
 
@@ -198,9 +198,7 @@ async function rewriteLeaf(
       const sql = deleteKeysSql(w.table, keys.target, gone.slice(i, i + DELETE_BATCH))
       await queryWithTimeout(conn, { sql }, w.timeoutMs)
     }
-    for (const s of rows.length > 0 ? buildInserts(w, rows) : []) {
-      await queryWithTimeout(conn, { sql: s.sql }, w.timeoutMs)
-    }
+    if (rows.length > 0) await sendInserts(conn, w, encodeInserts(w, rows))
     await queryWithTimeout(conn, { sql: 'COMMIT' }, w.timeoutMs)
   } catch (err) {
     await conn.query('ROLLBACK').catch(() => undefined)

@@ -2,14 +2,10 @@ import type { ResultSetHeader } from 'mysql2'
 import type { PoolConnection } from 'mysql2/promise'
 import type { ColumnCodec } from '../db/codec.js'
 import type { Db } from '../db/connect.js'
-import { quoteId } from '../db/quote.js'
-import { SyncError } from '../errors.js'
-import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
+import { InsertEncoder, insertShape, type Statement } from './insert-encoder.js'
 import type { TableProfile } from './job.js'
-import { noteBytesMoved } from './memory.js'
-import { approxBytes, queryWithTimeout, type RawRow } from './read.js'
-import { rowId } from './row-id.js'
+import { queryWithTimeout, type RawRow } from './read.js'
 import type { BatchSink } from './sink.js'
 
 /** Where and how a table's rows are written. */
@@ -37,89 +33,6 @@ export interface WriteTarget {
   profile?: TableProfile
 }
 
-/** Soft cap on one INSERT: bigger statements are not faster, and stay far from max_allowed_packet. */
-const STATEMENT_BYTES = 8 * 1024 * 1024
-/** Room for the statement's head and tail around the VALUES rows. */
-const PACKET_MARGIN = 64 * 1024
-
-/**
- * Build the INSERT statements for a batch: as many rows per statement as fit under both the soft cap
- * and the target's max_allowed_packet. A single row that cannot fit fails with its table, key and size.
- * `ordinalBase` numbers the rows of a table without a primary key (their _dlt_id is load id + ordinal).
- * Hand-built, not Kysely's insertInto().values().onDuplicateKeyUpdate(): compiling a 2,000-row batch
- * through Kysely's node tree took ~10x as long as joining the codec literals (README, Kysely), far past
- * the 5 % the merge bench allows, and Kysely has no slot for MySQL 8's `AS _new` row alias.
- */
-export function buildInserts(
-  w: WriteTarget,
-  rows: RawRow[],
-  ordinalBase = 0,
-): Array<{ sql: string; rows: number }> {
-  const cols = [...w.codecs.map((c) => c.name), ...w.nullColumns, LOAD_ID_COLUMN, ROW_ID_COLUMN]
-  const head = `INSERT INTO ${quoteId(w.table)} (${cols.map(quoteId).join(', ')}) VALUES `
-  let tail = ''
-  if (w.mode !== 'insert') {
-    // The key columns and _dlt_id are rewritten too: under a case- or accent-insensitive key, 'abc' and
-    // 'ABC' are the same key, and a change between them must still reach the target.
-    const updated = [...w.codecs.map((c) => c.name), ...w.nullColumns, ROW_ID_COLUMN]
-    const ref = w.target.flavor.upsertValueRef
-    tail = `${w.target.flavor.upsertRowAlias} ON DUPLICATE KEY UPDATE ${[
-      keepLoadIdIfSame(w),
-      ...updated.map((n) => `${quoteId(n)} = ${ref(quoteId(n))}`),
-    ].join(', ')}`
-  }
-  const packetLimit = w.target.maxAllowedPacket - PACKET_MARGIN
-  const limit = Math.min(STATEMENT_BYTES, packetLimit)
-  const nulls = w.nullColumns.map(() => 'NULL')
-  const loadIdLit = `'${w.loadId}'`
-  const out: Array<{ sql: string; rows: number }> = []
-  let parts: string[] = []
-  let size = 0
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!
-    const lits = new Array<string>(w.codecs.length)
-    for (let i = 0; i < w.codecs.length; i++) lits[i] = w.codecs[i]!.literal(row[i] ?? null)
-    const id = rowId(row, w.keyIndexes, w.loadId, ordinalBase + r)
-    const tuple = `(${lits.join(',')}${nulls.length ? ',' + nulls.join(',') : ''},${loadIdLit},'${id}')`
-    if (tuple.length + head.length + tail.length > packetLimit) {
-      throw new SyncError(
-        `table ${w.label}: row ${describeKey(row, w.keyIndexes)} needs ${tuple.length} bytes, more than the ` +
-          `target's max_allowed_packet (${w.target.maxAllowedPacket})`,
-        'raise max_allowed_packet on the target server (SET GLOBAL max_allowed_packet = ...)',
-      )
-    }
-    if (parts.length > 0 && size + tuple.length + 1 > limit) {
-      out.push({ sql: head + parts.join(',') + tail, rows: parts.length })
-      parts = []
-      size = head.length + tail.length
-    }
-    if (parts.length === 0) size = head.length + tail.length
-    parts.push(tuple)
-    size += tuple.length + 1
-  }
-  if (parts.length > 0) out.push({ sql: head + parts.join(',') + tail, rows: parts.length })
-  return out
-}
-
-/**
- * `_dlt_load_id` keeps the run that last changed the row: a row merged again with the very same values
- * (a lag or NULL-cursor re-read, a re-merge after a full refresh) is left untouched, so the server counts
- * it as unchanged. Assigned first: ON DUPLICATE KEY UPDATE evaluates left to right, so the comparison
- * still sees the old values. Text compares as bytes (a case-only change under a _ci collation is a change).
- */
-function keepLoadIdIfSame(w: WriteTarget): string {
-  const ref = w.target.flavor.upsertValueRef
-  const same = [
-    ...w.codecs.map((c) => {
-      const [a, b] = [quoteId(c.name), ref(quoteId(c.name))]
-      return c.kind === 'text' || c.kind === 'utf8' ? `BINARY ${a} <=> BINARY ${b}` : `${a} <=> ${b}`
-    }),
-    ...w.nullColumns.map((n) => `${quoteId(n)} IS NULL`),
-  ]
-  const id = quoteId(LOAD_ID_COLUMN)
-  return `${id} = IF(${same.join(' AND ')}, ${id}, ${ref(id)})`
-}
-
 /** What a batch did to the target. */
 export interface WriteCounts {
   inserted: number
@@ -129,85 +42,91 @@ export interface WriteCounts {
   unchanged: number
 }
 
-/** A batch encoded as INSERT statements, ready to send. */
-export interface PreparedBatch {
-  rowCount: number
-  /** Bytes of the values, roughly. */
-  bytes: number
-  inserts: Array<{ sql: string; rows: number }>
+/** A batch encoded as INSERT statements (insert-encoder.ts), ready to send. */
+export interface InsertBatch {
+  statements: Statement[]
+  rows: number
 }
 
-/** Encode a batch as INSERT statements (CPU only, no I/O). */
-export function prepareBatch(w: WriteTarget, rows: RawRow[], ordinalBase = 0): PreparedBatch {
+/** Encode rows as INSERT statements (CPU only, no I/O); encode time goes to the profile. */
+export function encodeInserts(w: WriteTarget, rows: RawRow[], ordinalBase = 0): InsertBatch {
   if (w.mode === 'load') throw new Error(`table ${w.label}: LOAD DATA batches go through bulk.ts`)
   const started = performance.now()
-  const p = { rowCount: rows.length, bytes: approxBytes(rows), inserts: buildInserts(w, rows, ordinalBase) }
+  const encoder = new InsertEncoder(w, insertShape(w), ordinalBase)
+  for (const row of rows) encoder.add(row)
+  const batch = { statements: encoder.finish(), rows: rows.length }
   if (w.profile) w.profile.encodeMs += performance.now() - started
-  return p
+  return batch
+}
+
+/** Send a batch's statements on `conn` (inside the caller's transaction); what they did to the target. */
+export async function sendInserts(conn: PoolConnection, w: WriteTarget, batch: InsertBatch) {
+  const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0 }
+  for (const s of batch.statements) {
+    // One string per statement, from its bytes: mysql2 takes SQL text only as a string.
+    const sql = s.sql.text()
+    s.sql.release()
+    // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
+    const [res] = await queryWithTimeout(conn, { sql }, w.timeoutMs)
+    addCounts(counts, res as ResultSetHeader, s.rows)
+  }
+  return counts
 }
 
 /**
- * Write a batch and, in the same transaction, the state that covers it: a crash at any moment leaves
- * either both or neither, so a rerun neither skips nor doubles a row.
+ * Write one batch and, in the same transaction, the state that covers it: a crash at any moment leaves
+ * either both or neither, so a rerun neither skips nor doubles a row. With no rows, it saves the state.
  */
-export function commitBatch(
-  w: WriteTarget,
-  p: PreparedBatch,
-  state: StateUpdate | null,
-): Promise<WriteCounts> {
-  return commitOnce(w, p, state)
-}
-
-/** prepareBatch + commitBatch, for single batches. */
-export function writeBatch(w: WriteTarget, rows: RawRow[], state: StateUpdate | null, ordinalBase = 0) {
-  return commitBatch(w, prepareBatch(w, rows, ordinalBase), state)
+export async function writeBatch(w: WriteTarget, rows: RawRow[], state: StateUpdate | null, ordinalBase = 0) {
+  const writer = new BatchWriter(w, () => undefined)
+  await writer.push(rows, state, ordinalBase)
+  await writer.flush()
 }
 
 /**
- * Batches committed in order, one at a time, while the next one is encoded: the target loads batch N
- * while this process encodes batch N+1. `push` returns once the batch is encoded and the previous one
- * committed, so at most two batches are held; `flush` waits for the last.
+ * The INSERT sink: batches encoded as they are pushed and committed in order, each in its own transaction
+ * with its state, while the next one is encoded (the target loads batch N while this process encodes
+ * batch N+1). With `parallel` > 1, that many batches send at once on separate connections, each
+ * committing only after the one before it, so the saved state only ever covers rows committed before it;
+ * only for plain INSERTs into a table this load created (no row locks to wait on).
  */
-export class BatchWriter implements BatchSink<RawRow[]> {
-  private inflight: Promise<void> | null = null
+export class BatchWriter implements BatchSink<RawRow[] | InsertBatch> {
+  private readonly inflight: Array<Promise<void>> = []
+  private last: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly w: WriteTarget,
     private readonly done: (counts: WriteCounts, rowCount: number) => void,
   ) {}
 
-  async push(rows: RawRow[], state: StateUpdate | null, ordinalBase = 0): Promise<void> {
-    const prepared = prepareBatch(this.w, rows, ordinalBase)
-    await this.flush()
-    const commit = commitBatch(this.w, prepared, state).then((counts) => {
-      this.done(counts, prepared.rowCount)
-      // What the batch allocated: its rows (a Buffer object of about 100 bytes per value besides the
-      // bytes) and its statements (hex literals, twice the values' size).
-      const values = prepared.rowCount * this.w.codecs.length
-      noteBytesMoved(prepared.bytes + values * 100 + prepared.inserts.reduce((n, i) => n + i.sql.length, 0))
-    })
-    // Awaited by the next push or flush; until then its failure must not count as unhandled.
-    commit.catch(() => undefined)
-    this.inflight = commit
+  /** Batches sending at once (see above); 1 unless the table is a fresh one this load fills. */
+  parallel = 1
+
+  async push(batch: RawRow[] | InsertBatch, state: StateUpdate | null, ordinalBase = 0): Promise<void> {
+    const encoded = Array.isArray(batch) ? encodeInserts(this.w, batch, ordinalBase) : batch
+    while (this.inflight.length >= this.parallel) await this.inflight.shift()
+    const task = this.commit(encoded, state, this.last)
+    // Awaited by a later push or by flush; until then its failure must not count as unhandled.
+    task.catch(() => undefined)
+    this.inflight.push(task)
+    this.last = task
   }
 
   async flush(): Promise<void> {
-    const pending = this.inflight
-    this.inflight = null
-    if (pending) await pending
+    const results = await Promise.allSettled(this.inflight.splice(0))
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed) throw (failed as PromiseRejectedResult).reason
   }
-}
 
-async function commitOnce(w: WriteTarget, p: PreparedBatch, state: StateUpdate | null) {
-  const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0 }
-  await inBatchTransaction(w, state, async (conn) => {
-    for (const s of p.inserts) {
-      // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
-      const [res] = await queryWithTimeout(conn, { sql: s.sql }, w.timeoutMs)
-      addCounts(counts, res as ResultSetHeader, s.rows)
-    }
-  })
-  return counts
+  private async commit(batch: InsertBatch, state: StateUpdate | null, before: Promise<void>) {
+    let counts: WriteCounts | null = null
+    await inBatchTransaction(this.w, state, async (conn) => {
+      counts = await sendInserts(conn, this.w, batch)
+      // A batch whose predecessor failed must not commit: its state would claim rows that are not there.
+      await before
+    })
+    this.done(counts!, batch.rows)
+  }
 }
 
 /**
@@ -274,10 +193,4 @@ function addCounts(counts: WriteCounts, res: ResultSetHeader, rows: number): voi
   counts.inserted += inserted
   counts.updated += updated
   counts.unchanged += Math.max(0, records - inserted - updated)
-}
-
-/** A row's key for messages: `(id=42)`, or `(no primary key)`. */
-export function describeKey(row: RawRow, keyIndexes: number[]): string {
-  if (keyIndexes.length === 0) return '(no primary key)'
-  return `(${keyIndexes.map((i) => (row[i] ? row[i]!.toString('utf8') : 'NULL')).join(', ')})`
 }

@@ -11,6 +11,7 @@ const codec = (name: string, kind: ColumnCodec['kind']): ColumnCodec => ({
   kind,
   select: name,
   literal: () => '',
+  write: () => undefined,
 })
 
 function target(keyIndexes: number[]): WriteTarget {

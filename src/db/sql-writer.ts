@@ -1,0 +1,159 @@
+import { isUtf8 } from 'node:buffer'
+
+/*
+ * SQL text written as bytes: the INSERT path encodes each row's literals straight into the statement's
+ * Buffer as the row arrives (sync/insert-encoder.ts), as the LOAD DATA path does with its text, instead
+ * of building a string per value. A statement is handed to mysql2 as one string decoded from these bytes
+ * (mysql2 takes no Buffer for SQL text); that round trip is exact because every byte written here is
+ * ASCII or part of a value checked to be valid UTF-8 (see `canQuote`).
+ */
+
+const QUOTE = 0x27
+const BACKSLASH = 0x5c
+const HEX = Buffer.from('0123456789abcdef', 'latin1')
+
+/** Spare statement buffers of sent statements, for the next ones (the C allocator keeps freed ones). */
+const spare: Buffer[] = []
+const SPARE_MAX = 8
+const FIRST = 256 * 1024
+
+/** A growable byte buffer of SQL text. */
+export class SqlWriter {
+  buf: Buffer = spare.pop() ?? Buffer.allocUnsafe(FIRST)
+  len = 0
+
+  ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n))
+    this.buf.copy(bigger, 0, 0, this.len)
+    this.buf = bigger
+  }
+
+  byte(b: number): void {
+    this.ensure(1)
+    this.buf[this.len++] = b
+  }
+
+  /** ASCII text (identifiers already quoted, keywords, codec-checked digits). */
+  ascii(s: string): void {
+    this.ensure(s.length)
+    this.len += this.buf.write(s, this.len, 'latin1')
+  }
+
+  /** Bytes copied as they are (short values byte by byte: cheaper than a native copy's call). */
+  raw(v: Buffer, start = 0, end = v.length): void {
+    this.ensure(end - start)
+    if (end - start > 64) {
+      v.copy(this.buf, this.len, start, end)
+      this.len += end - start
+      return
+    }
+    const buf = this.buf
+    let o = this.len
+    for (let i = start; i < end; i++) buf[o++] = v[i]!
+    this.len = o
+  }
+
+  /** `X'..'`: the bytes in hex, for any value. */
+  hex(v: Buffer, start: number, end: number): void {
+    this.ensure(3 + (end - start) * 2)
+    const buf = this.buf
+    let o = this.len
+    buf[o++] = 0x58 // X
+    buf[o++] = QUOTE
+    for (let i = start; i < end; i++) {
+      const b = v[i]!
+      buf[o++] = HEX[b >> 4]!
+      buf[o++] = HEX[b & 15]!
+    }
+    buf[o++] = QUOTE
+    this.len = o
+  }
+
+  /** `'..'` with each quote doubled: only for bytes `canQuote` accepted. */
+  quoted(v: Buffer, start: number, end: number): void {
+    this.ensure(2 + (end - start) * 2)
+    const buf = this.buf
+    let o = this.len
+    buf[o++] = QUOTE
+    for (let i = start; i < end; i++) {
+      const b = v[i]!
+      buf[o++] = b
+      if (b === QUOTE) buf[o++] = QUOTE
+    }
+    buf[o++] = QUOTE
+    this.len = o
+  }
+
+  /** The text written so far, as the string mysql2 sends (UTF-8 back to these very bytes). */
+  text(): string {
+    return this.buf.toString('utf8', 0, this.len)
+  }
+
+  /** Give the buffer back for later statements; the writer is not used again. */
+  release(): void {
+    if (spare.length < SPARE_MAX) spare.push(this.buf)
+    this.buf = EMPTY
+    this.len = 0
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * Whether a value may be written as a quoted literal (`'..'`, quotes doubled) rather than in hex, which
+ * doubles its bytes. Only valid UTF-8 without a backslash or a NUL byte: valid UTF-8 survives the string
+ * mysql2 needs unchanged, and the server reads such a literal byte for byte under the UTF-8 connection
+ * whatever its sql_mode (a backslash means an escape unless NO_BACKSLASH_ESCAPES is set; doubled quotes
+ * mean one quote either way). Everything else goes in hex.
+ */
+export function canQuote(v: Buffer, start: number, end: number): boolean {
+  let ascii = true
+  for (let i = start; i < end; i++) {
+    const b = v[i]!
+    if (b === BACKSLASH || b === 0) return false
+    if (b >= 0x80) ascii = false
+  }
+  return ascii || isUtf8(v.subarray(start, end))
+}
+
+const D0 = 0x30
+const D9 = 0x39
+const isDigit = (b: number) => b >= D0 && b <= D9
+
+/**
+ * The byte form of codec.ts's number check, `^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$`: digits, sign,
+ * point and exponent as the server prints numbers, so an unquoted literal never carries anything else.
+ */
+export function isNumberText(v: Buffer, start: number, end: number): boolean {
+  let i = start
+  if (i < end && (v[i] === 0x2d || v[i] === 0x2b)) i++
+  const intStart = i
+  while (i < end && isDigit(v[i]!)) i++
+  let digits = i - intStart
+  if (i < end && v[i] === 0x2e) {
+    i++
+    const fracStart = i
+    while (i < end && isDigit(v[i]!)) i++
+    digits += i - fracStart
+  }
+  if (digits === 0) return false
+  if (i < end && (v[i] === 0x65 || v[i] === 0x45)) {
+    i++
+    if (i < end && (v[i] === 0x2d || v[i] === 0x2b)) i++
+    const expStart = i
+    while (i < end && isDigit(v[i]!)) i++
+    if (i === expStart) return false
+  }
+  return i === end
+}
+
+/** The byte form of codec.ts's temporal check, `^-?[\d: .-]+$` (the class holds the sign too). */
+export function isTemporalText(v: Buffer, start: number, end: number): boolean {
+  if (start === end) return false
+  for (let i = start; i < end; i++) {
+    const b = v[i]!
+    if (!(isDigit(b) || b === 0x3a || b === 0x20 || b === 0x2e || b === 0x2d)) return false
+  }
+  return true
+}
