@@ -44,8 +44,8 @@ export interface ColumnCodec {
   literal(value: Buffer | null): string
   /**
    * The same value's literal written as bytes (the INSERT path), for the non-NULL value at
-   * `v[start..end)`: the rule of `literal`, except that text which can be quoted exactly is quoted
-   * rather than hex-encoded (sql-writer.ts canQuote).
+   * `v[start..end)`: the rule of `literal`, except that ASCII text is quoted rather than hex-encoded
+   * where that is exact (sql-writer.ts canQuote).
    */
   write(out: SqlWriter, v: Buffer, start: number, end: number): void
 }
@@ -164,8 +164,8 @@ export function columnCodec(c: CodecColumn, targetFlavor: Flavor): ColumnCodec {
 }
 
 /**
- * Character sets whose values may be written quoted: ASCII-compatible, so the server's UTF-8 reading of
- * the statement finds the same quotes; the bytes are taken as the introducer's character set unchanged.
+ * Character sets whose ASCII values may be written quoted: ASCII bytes are the same characters in them as
+ * in the UTF-8 connection; the bytes are taken as the introducer's character set unchanged.
  */
 const QUOTABLE_CHARSETS = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'latin1', 'ascii'])
 

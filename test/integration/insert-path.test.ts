@@ -7,7 +7,7 @@ import { createDatabasesOn } from '../support/own-dbs.js'
 import { startServer, type ThrowawayServer } from '../support/servers.js'
 
 // The INSERT path writes each value's literal as bytes while the row arrives (insert-encoder.ts): text
-// quoted where that is exact, hex otherwise. Every edge of that rule, through a first load into a fresh
+// quoted where that is exact (ASCII), hex otherwise. Every edge of that rule, through a first load into a fresh
 // table (plain INSERTs, two connections), an incremental merge (upserts) and a full refresh.
 const own = ownServer('a target server started with --local-infile=0')
 
@@ -28,9 +28,9 @@ const DDL = `CREATE TABLE edge (
   KEY by_updated (updated_at)
 ) DEFAULT CHARSET=utf8mb4`
 
-// Text with 4-byte characters, quotes, backslashes and NUL (those go hex), latin1 bytes that happen to be
-// valid UTF-8 (quoted under _latin1) and ones that are not (hex); binary with 0x00, 0x5C, 0x27 and bytes
-// that are valid UTF-8 text; the widest numbers and temporal values; JSON with escapes; NULLs everywhere.
+// Text with 4-byte characters, quotes, backslashes and NUL, latin1 bytes that are and are not valid UTF-8;
+// binary with 0x00, 0x5C, 0x27 and bytes that are valid UTF-8 text; the widest numbers and temporal
+// values; JSON with escapes; NULLs everywhere.
 const ROWS = `INSERT INTO edge (id, t, lat, cbin, vb, bl, d65, bu, dt6, j, b64, f) VALUES
  (1, '😀 𝄞 emoji, 4 bytes', _latin1 X'C3A9', 'Case', X'005C27', X'00', '12345678901234567890123456789012345.123456789012345678901234567890',
   18446744073709551615, '9999-12-31 23:59:59.999999', '{"a": "x\\\\"y", "b": "\\\\u00e9"}', b'1111111111111111111111111111111111111111111111111111111111111111', 3.4028234e38),

@@ -48,17 +48,27 @@ describe('sql-writer', () => {
     }
   })
 
-  it('quotes only valid UTF-8 without backslash or NUL', () => {
+  it('quotes only ASCII without backslash or NUL', () => {
     const q = (v: Buffer) => canQuote(v, 0, v.length)
-    expect(q(Buffer.from("it's 😀 𝄞", 'utf8'))).toBe(true)
+    expect(q(Buffer.from("it's ok", 'utf8'))).toBe(true)
+    expect(q(Buffer.from("it's 😀 𝄞", 'utf8'))).toBe(false)
     expect(q(Buffer.from('a\\b', 'utf8'))).toBe(false)
     expect(q(Buffer.from([0x61, 0x00]))).toBe(false)
     expect(q(Buffer.from([0xe9, 0xff]))).toBe(false)
     expect(q(Buffer.from([0xed, 0xa0, 0x80]))).toBe(false) // a UTF-16 surrogate, not UTF-8
   })
 
+  it('writes identifiers as UTF-8 and values as ASCII, so the text round-trips exactly', () => {
+    const out = new SqlWriter()
+    out.utf8('INSERT INTO `ünï` VALUES (')
+    out.quoted(Buffer.from('x'), 0, 1)
+    out.ascii(')')
+    expect(Buffer.from(out.text(), 'utf8')).toEqual(out.buf.subarray(0, out.len))
+  })
+
   it('writes the literals the codecs define, text quoted where exact and hex otherwise', () => {
-    expect(written('varchar', 'utf8mb4', Buffer.from("it's 😀", 'utf8'))).toBe("_utf8mb4'it''s 😀'")
+    expect(written('varchar', 'utf8mb4', Buffer.from("it's", 'utf8'))).toBe("_utf8mb4'it''s'")
+    expect(written('varchar', 'utf8mb4', Buffer.from('😀', 'utf8'))).toBe("_utf8mb4 X'f09f9880'")
     expect(written('varchar', 'utf8mb4', b('a\\b'))).toBe("_utf8mb4 X'615c62'")
     expect(written('varchar', 'latin1', Buffer.from([0xe9]))).toBe("_latin1 X'e9'")
     expect(written('varbinary', null, b("'"))).toBe("X'27'")
