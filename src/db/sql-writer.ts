@@ -24,22 +24,23 @@ export class SqlWriter {
   /** Whether anything but ASCII was written (identifiers): the text is then decoded as UTF-8. */
   private wide = false
 
-  ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n))
-    this.buf.copy(bigger, 0, 0, this.len)
-    this.buf = bigger
+  /** The buffer, grown if needed to take `n` more bytes. */
+  room(n: number): Buffer {
+    if (this.len + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n))
+      this.buf.copy(bigger, 0, 0, this.len)
+      this.buf = bigger
+    }
+    return this.buf
   }
 
   byte(b: number): void {
-    this.ensure(1)
-    this.buf[this.len++] = b
+    this.room(1)[this.len++] = b
   }
 
-  /** ASCII text (identifiers already quoted, keywords, codec-checked digits). */
+  /** ASCII text (keywords, row ids, codec-checked digits). */
   ascii(s: string): void {
-    this.ensure(s.length)
-    this.len += this.buf.write(s, this.len, 'latin1')
+    this.len += this.room(s.length).write(s, this.len, 'latin1')
   }
 
   /** Text in UTF-8 (quoted identifiers, which may be anything). */
@@ -51,13 +52,12 @@ export class SqlWriter {
 
   /** Bytes copied as they are (short values byte by byte: cheaper than a native copy's call). */
   raw(v: Buffer, start = 0, end = v.length): void {
-    this.ensure(end - start)
+    const buf = this.room(end - start)
     if (end - start > 64) {
-      v.copy(this.buf, this.len, start, end)
+      v.copy(buf, this.len, start, end)
       this.len += end - start
       return
     }
-    const buf = this.buf
     let o = this.len
     for (let i = start; i < end; i++) buf[o++] = v[i]!
     this.len = o
@@ -65,8 +65,7 @@ export class SqlWriter {
 
   /** `X'..'`: the bytes in hex, for any value. */
   hex(v: Buffer, start: number, end: number): void {
-    this.ensure(3 + (end - start) * 2)
-    const buf = this.buf
+    const buf = this.room(3 + (end - start) * 2)
     let o = this.len
     buf[o++] = 0x58 // X
     buf[o++] = QUOTE
@@ -81,8 +80,7 @@ export class SqlWriter {
 
   /** `'..'` with each quote doubled: only for bytes `canQuote` accepted. */
   quoted(v: Buffer, start: number, end: number): void {
-    this.ensure(2 + (end - start) * 2)
-    const buf = this.buf
+    const buf = this.room(2 + (end - start) * 2)
     let o = this.len
     buf[o++] = QUOTE
     for (let i = start; i < end; i++) {
