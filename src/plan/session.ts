@@ -13,6 +13,12 @@ import { resolveSelected } from './resolve.js'
 // selected tables (refusing names the source lacks), and, when asked, read the target's definitions and
 // the saved states. It lives in plan/ because it gathers exactly the planner's inputs, and plan/ may
 // import config, db, schema and state (../shared/STYLE.md's order).
+//
+// Two commands open their connections without it, on purpose. `status` connects to the target alone: it is
+// the probe a cron job or a monitor runs, and it must answer (from _sync_state and _sync_runs) when the
+// source is down, which is when it matters most; it reads no source definitions. `init` has no pipeline
+// yet (it writes one): it introspects every table of a source URL, and checks an optional target URL only
+// for being reachable and not the source itself (connectPair), with no selection to resolve and no state.
 
 /** Both sides' pools. */
 export interface Pair {
