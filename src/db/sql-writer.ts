@@ -15,8 +15,8 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1')
 /** Spare statement buffers of sent statements, for the next ones (the C allocator keeps freed ones). */
 const spare: Buffer[] = []
 const SPARE_MAX = 4
-/** Room for a whole statement (insert-encoder.ts caps them at 512 KB), so one rarely grows. */
-const FIRST = 640 * 1024
+/** Room for a whole statement (insert-encoder.ts caps them at 120 KB), so one rarely grows. */
+const FIRST = 160 * 1024
 
 /** A growable byte buffer of SQL text. */
 export class SqlWriter {
