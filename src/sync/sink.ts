@@ -8,15 +8,17 @@ import type { StateUpdate } from '../state/sync-state.js'
  */
 
 /**
- * Where rows come from, batch by batch: `readKeyset` (read.ts: keyset batches, for incremental reads and
- * re-reads by key), `streamBatches` (batches.ts: one ordered scan as rows) and `encodedBatches` (bulk.ts: one
- * ordered scan encoded as LOAD DATA text straight from the row packets).
+ * Where rows come from, batch by batch: `readKeyset` (read.ts: keyset batches as rows, for the re-reads of
+ * rows outside the cursor walk), `readKeysetEncoded` (read-encoded.ts: the same batches encoded as INSERT
+ * statements straight from the row packets, for first loads without LOAD DATA, changed rows and re-copies),
+ * `streamBatches` (batches.ts: one ordered scan as rows) and `encodedBatches` (bulk.ts: one ordered scan
+ * encoded as LOAD DATA text straight from the row packets).
  */
 export type RowSource<Batch> = AsyncIterable<Batch>
 
 /**
  * Where batches go: `BatchWriter` (write.ts: multi-row INSERT, or INSERT … ON DUPLICATE KEY UPDATE to merge
- * by key) and `OrderedLoader` (bulk.ts: LOAD DATA, several batches loading at once, committing in order).
+ * by key; two batches at once, committing in order, into a table the load created) and `OrderedLoader` (bulk.ts: LOAD DATA, several batches loading at once, committing in order).
  */
 export interface BatchSink<Batch> {
   /** Start committing a batch with its state (null: none, as for a staging table); returns once there is room. */
