@@ -216,7 +216,7 @@ export const FLAVOR_DIFFERENCES: readonly FlavorDifference[] = [
     mysql: 'OFF by default from 8.0',
     mariadb: 'ON by default',
     dbsync:
-      'tries `LOAD DATA LOCAL` once per table and falls back to multi-row INSERT (the default path on MySQL 8; about 1.5× the LOAD DATA path’s time in the bench’s `insert-path` shape, 2.4× before rows were encoded as they arrive)',
+      'tries `LOAD DATA LOCAL` once per table and falls back to multi-row INSERT (the default path on MySQL 8; about 1.2× the LOAD DATA path’s time in the bench’s `insert-path` shape, 2.4× before rows were encoded as they arrive)',
     sources: [
       'https://dev.mysql.com/doc/refman/8.0/en/load-data-local-security.html',
       'https://mariadb.com/kb/en/server-system-variables/#local_infile',
