@@ -25,14 +25,23 @@ const STATEMENT_BYTES = 120 * 1024
 /** Room for the statement's head and tail around the VALUES rows. */
 const PACKET_MARGIN = 64 * 1024
 
-/** What the encoder needs of a write target (write.ts WriteTarget). */
+/** What the encoder needs of a write target; write.ts WriteTarget extends it. */
 export interface InsertTarget {
   target: Pick<Db, 'flavor' | 'maxAllowedPacket'>
+  /** Table written to (the real table, or a staging table during a full refresh). */
   table: string
+  /** The source table name, for messages. */
   label: string
+  /** Codecs of the copied columns, in the order of the row values. */
   codecs: ColumnCodec[]
+  /** Target columns the source no longer has: written as NULL so they hold NULL "from then on". */
   nullColumns: string[]
+  /** Positions of the primary-key values in a row; empty for a table without one. */
   keyIndexes: number[]
+  /**
+   * upsert: INSERT … ON DUPLICATE KEY UPDATE (merge by key); insert: plain INSERT (empty staging table);
+   * load: LOAD DATA LOCAL … REPLACE, the bulk path (bulk.ts), which BatchWriter does not take.
+   */
   mode: 'upsert' | 'insert' | 'load'
   loadId: string
 }

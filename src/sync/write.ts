@@ -1,32 +1,15 @@
 import type { ResultSetHeader } from 'mysql2'
 import type { PoolConnection } from 'mysql2/promise'
-import type { ColumnCodec } from '../db/codec.js'
 import type { Db } from '../db/connect.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
-import { InsertEncoder, insertShape, type Statement } from './insert-encoder.js'
+import { InsertEncoder, type InsertTarget, insertShape, type Statement } from './insert-encoder.js'
 import type { TableProfile } from './job.js'
 import { queryWithTimeout, type RawRow } from './read.js'
 import type { BatchSink } from './sink.js'
 
-/** Where and how a table's rows are written. */
-export interface WriteTarget {
+/** Where and how a table's rows are written: what the encoder needs (InsertTarget), on a real target. */
+export interface WriteTarget extends InsertTarget {
   target: Db
-  /** Table written to (the real table, or a staging table during a full refresh). */
-  table: string
-  /** The source table name, for messages. */
-  label: string
-  /** Codecs of the copied columns, in the order of the row values. */
-  codecs: ColumnCodec[]
-  /** Target columns the source no longer has: written as NULL so they hold NULL "from then on". */
-  nullColumns: string[]
-  /** Positions of the primary-key values in a row; empty for a table without one. */
-  keyIndexes: number[]
-  /**
-   * upsert: INSERT … ON DUPLICATE KEY UPDATE (merge by key); insert: plain INSERT (empty staging table);
-   * load: LOAD DATA LOCAL … REPLACE, the bulk path (bulk.ts), which BatchWriter does not take.
-   */
-  mode: 'upsert' | 'insert' | 'load'
-  loadId: string
   /** A batch write still running after this long means a stuck connection: it fails and is retried. */
   timeoutMs: number
   /** Accumulates encode and write time. */
