@@ -1,10 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect, inject, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { expectSameRows, pipelineYaml, rowIdMismatches } from '../support/compare.js'
-import type { TestDbs } from '../support/db.js'
 import { ownServer } from '../support/external.js'
-import { createDatabasesOn } from '../support/own-dbs.js'
-import { startServer, type ThrowawayServer } from '../support/servers.js'
+import { ownTargetDatabases } from '../support/own-dbs.js'
 
 // The INSERT path writes each value's literal as bytes while the row arrives (insert-encoder.ts): text
 // quoted where that is exact (ASCII), hex otherwise. Every edge of that rule, through a first load into a fresh
@@ -41,21 +39,7 @@ const ROWS = `INSERT INTO edge (id, t, lat, cbin, vb, bl, d65, bu, dt6, j, b64, 
  (5, '', '', '', X'27', REPEAT(X'00FF5C27', 1000), '1e0', 18446744073709551614, '1970-01-01 00:00:01', '"\\\\\\\\"', b'0', 1.5)`
 
 own.describe('the INSERT path, byte for byte', () => {
-  let server: ThrowawayServer
-  let dbs: TestDbs
-
-  beforeAll(async () => {
-    server = await startServer({ name: 'insert-path', extraArgs: ['--local-infile=0'] })
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
-  beforeEach(async () => {
-    dbs = await createDatabasesOn(inject('sourceUrl'), server.url)
-  })
-  afterEach(async () => {
-    await dbs?.drop()
-  })
+  const t = ownTargetDatabases({ name: 'insert-path', extraArgs: ['--local-infile=0'] })
 
   async function sync(file: string): Promise<void> {
     const res = await runCli(['sync', '-p', file, '--json'])
@@ -63,37 +47,37 @@ own.describe('the INSERT path, byte for byte', () => {
   }
 
   async function expectEqual(): Promise<void> {
-    const image = await expectSameRows(dbs.source, dbs.target, 'edge', ['id'])
+    const image = await expectSameRows(t.dbs.source, t.dbs.target, 'edge', ['id'])
     expect(image.target).toEqual(image.source)
     expect(image.target.length).toBeGreaterThan(0)
   }
 
   for (const strategy of ['incremental', 'full_refresh'] as const) {
     it(`copies every edge value with ${strategy}, first load and after changes`, async () => {
-      await dbs.source.query(DDL)
-      await dbs.source.query(ROWS)
+      await t.dbs.source.query(DDL)
+      await t.dbs.source.query(ROWS)
       const file = await writeTempPipeline(
         pipelineYaml({
-          sourceUrl: dbs.sourceUrl,
-          targetUrl: dbs.targetUrl,
+          sourceUrl: t.dbs.sourceUrl,
+          targetUrl: t.dbs.targetUrl,
           tables: `  - name: edge\n    strategy: ${strategy}\n    cursor: updated_at\n    batch_size: 2`,
         }),
       )
       await sync(file)
       await expectEqual()
       // Every row changed (the merge path rewrites them), one row's values swapped for another's edges.
-      await dbs.source.query(
+      await t.dbs.source.query(
         `UPDATE edge SET t = IF(t IS NULL, '😀''\\\\', CONCAT(t, '✓')), vb = IFNULL(REVERSE(vb), X'5C'),
            lat = IFNULL(lat, _latin1 X'C3A9'), d65 = IFNULL(-d65, 0), j = IFNULL(j, '{"k": "\\\\n"}')`,
       )
       // And new rows, copies of the first ones: inserted by the merge.
-      await dbs.source.query(
+      await t.dbs.source.query(
         `INSERT INTO edge (id, t, lat, cbin, vb, bl, d65, bu, dt6, j, b64, f)
          SELECT id + 10, t, lat, cbin, vb, bl, d65, bu, dt6, j, b64, f FROM edge`,
       )
       await sync(file)
       await expectEqual()
-      if (strategy === 'incremental') expect(await rowIdMismatches(dbs.target, 'edge', 'id')).toBe(0)
+      if (strategy === 'incremental') expect(await rowIdMismatches(t.dbs.target, 'edge', 'id')).toBe(0)
     })
   }
 })

@@ -1,43 +1,27 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect, inject, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { TYPES_DDL, TYPES_ROWS } from '../fixtures/types-table.js'
 import { runCli, writeTempPipeline } from '../support/cli.js'
 import { columnDefinitions, expectSameRows, pipelineYaml, rowIdMismatches } from '../support/compare.js'
-import type { TestDbs } from '../support/db.js'
 import { ownServer } from '../support/external.js'
-import { createBigTable, createDatabasesOn } from '../support/own-dbs.js'
+import { createBigTable, ownTargetDatabases } from '../support/own-dbs.js'
 import { startProxy } from '../support/proxy.js'
-import { startServer, type ThrowawayServer } from '../support/servers.js'
 
 // A target started with --local-infile=0 (MySQL 8's default) refuses LOAD DATA LOCAL: first loads and full
 // refreshes fall back to multi-row INSERTs, say so in the log, and copy the same bytes.
 const own = ownServer('a target server started with --local-infile=0')
 
 own.describe('a target that refuses LOAD DATA LOCAL INFILE', () => {
-  let server: ThrowawayServer
-  let dbs: TestDbs
-
-  beforeAll(async () => {
-    server = await startServer({ name: 'no-local-infile', extraArgs: ['--local-infile=0'] })
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
-  beforeEach(async () => {
-    dbs = await createDatabasesOn(inject('sourceUrl'), server.url)
-  })
-  afterEach(async () => {
-    await dbs?.drop()
-  })
+  const t = ownTargetDatabases({ name: 'no-local-infile', extraArgs: ['--local-infile=0'] })
 
   for (const strategy of ['incremental', 'full_refresh'] as const) {
     it(`copies the type-fidelity table and a 20,000-row table with ${strategy} through INSERTs`, async () => {
-      await dbs.source.query(TYPES_DDL)
-      await dbs.source.query(TYPES_ROWS)
-      await createBigTable(dbs.source, 20_000)
+      await t.dbs.source.query(TYPES_DDL)
+      await t.dbs.source.query(TYPES_ROWS)
+      await createBigTable(t.dbs.source, 20_000)
       const file = await writeTempPipeline(
         pipelineYaml({
-          sourceUrl: dbs.sourceUrl,
-          targetUrl: dbs.targetUrl,
+          sourceUrl: t.dbs.sourceUrl,
+          targetUrl: t.dbs.targetUrl,
           tables: [
             `  - name: types\n    strategy: ${strategy}\n    cursor: updated_at\n    batch_size: 2`,
             `  - name: big\n    strategy: ${strategy}\n    cursor: updated_at`,
@@ -56,29 +40,29 @@ own.describe('a target that refuses LOAD DATA LOCAL INFILE', () => {
         { table: 'types', status: 'ok', rows_read: 4 },
         { table: 'big', status: 'ok', rows_read: 20_000 },
       ])
-      const types = await expectSameRows(dbs.source, dbs.target, 'types', ['id', 'k2'])
+      const types = await expectSameRows(t.dbs.source, t.dbs.target, 'types', ['id', 'k2'])
       expect(types.target).toEqual(types.source)
-      expect(await columnDefinitions(dbs.target, 'types')).toEqual(
-        await columnDefinitions(dbs.source, 'types'),
+      expect(await columnDefinitions(t.dbs.target, 'types')).toEqual(
+        await columnDefinitions(t.dbs.source, 'types'),
       )
-      const big = await expectSameRows(dbs.source, dbs.target, 'big', ['id'])
+      const big = await expectSameRows(t.dbs.source, t.dbs.target, 'big', ['id'])
       expect(big.target).toEqual(big.source)
       expect(big.target).toHaveLength(20_000)
-      expect(await rowIdMismatches(dbs.target, 'big', 'id')).toBe(0)
+      expect(await rowIdMismatches(t.dbs.target, 'big', 'id')).toBe(0)
     })
   }
 
   it('finishes a full refresh through INSERTs whose source connection is cut mid-scan, by a retry', async () => {
-    await createBigTable(dbs.source, 20_000)
-    const source = new URL(dbs.sourceUrl)
+    await createBigTable(t.dbs.source, 20_000)
+    const source = new URL(t.dbs.sourceUrl)
     const proxy = await startProxy({ targetHost: source.hostname, targetPort: Number(source.port) })
     try {
       // A slow link, so the cut lands inside the scan.
       proxy.throttle(20)
       const file = await writeTempPipeline(
         pipelineYaml({
-          sourceUrl: proxy.url(dbs.sourceUrl),
-          targetUrl: dbs.targetUrl,
+          sourceUrl: proxy.url(t.dbs.sourceUrl),
+          targetUrl: t.dbs.targetUrl,
           tables: '  - name: big\n    strategy: full_refresh\n    batch_size: 500',
           extra: 'retry: { attempts: 4, base_delay: 100ms, max_delay: 500ms }',
         }),
@@ -93,7 +77,7 @@ own.describe('a target that refuses LOAD DATA LOCAL INFILE', () => {
       const res = await run
       expect(res.exitCode, res.stderr).toBe(0)
       expect(res.stderr).toMatch(/"table_retry"/)
-      const big = await expectSameRows(dbs.source, dbs.target, 'big', ['id'])
+      const big = await expectSameRows(t.dbs.source, t.dbs.target, 'big', ['id'])
       expect(big.target).toHaveLength(20_000)
       expect(big.target).toEqual(big.source)
     } finally {

@@ -1,5 +1,7 @@
 import type mysql from 'mysql2/promise'
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest'
 import { createTestDatabases, type TestDbs } from './db.js'
+import { type StartServerOptions, startServer, type ThrowawayServer } from './servers.js'
 
 /**
  * `createTestDatabases()` for servers a test file started itself (startServer): a fresh
@@ -24,4 +26,32 @@ export async function createBigTable(conn: mysql.Connection, rows = 100_000): Pr
       WHERE a.d + 10*b.d + 100*c.d + 1000*e.d + 10000*f.d < ?`,
     [rows],
   )
+}
+
+/**
+ * In a describe block: a target server of the file's own (`startServer(opts)`), started before its tests
+ * and stopped after them, with fresh source (on the shared source server) and target databases for each
+ * test, dropped after it. `dbs` is the current test's.
+ */
+export function ownTargetDatabases(opts: StartServerOptions): { readonly dbs: TestDbs } {
+  let server: ThrowawayServer | undefined
+  let dbs: TestDbs | undefined
+  beforeAll(async () => {
+    server = await startServer(opts)
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+  beforeEach(async () => {
+    dbs = await createDatabasesOn(inject('sourceUrl'), server!.url)
+  })
+  afterEach(async () => {
+    await dbs?.drop()
+  })
+  return {
+    get dbs(): TestDbs {
+      if (!dbs) throw new Error('ownTargetDatabases: dbs is set before each test only')
+      return dbs
+    },
+  }
 }
