@@ -299,6 +299,7 @@ describe('no-cte-window', () => {
       codecs: def.columns.map((c) => columnCodec(c, mysql57)),
       nullColumns: [],
       keyIndexes: [0],
+      loadId: '1',
     }
     const generated = [
       upsertSql(mysql57),

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { ColumnCodec } from '../../../src/db/codec.js'
-import { bitValue, encodeRows, RowEncoder } from '../../../src/sync/load-data.js'
+import { bitValue, encodeRows, loadDataStatement, RowEncoder } from '../../../src/sync/load-data.js'
 import type { RawRow } from '../../../src/sync/read.js'
 import { rowId } from '../../../src/sync/row-id.js'
 import type { WriteTarget } from '../../../src/sync/write.js'
@@ -77,14 +77,13 @@ describe('LOAD DATA encoding', () => {
     }
   })
 
-  it('escapes tab, newline, backslash and NUL, writes \\N for NULL, and ends with load id and _dlt_id', () => {
+  it('escapes tab, newline, backslash and NUL, writes \\N for NULL, and ends with _dlt_id alone', () => {
     const w = target([0])
     const text = Buffer.concat(encodeRows(w, ROWS.slice(0, 2))).toString('latin1')
     const id1 = hash('md5', b('1'), 'base64url')
     const id2 = hash('md5', b('2'), 'base64url')
     expect(text).toBe(
-      `1\t\\0\\t\\n\\\\\xff\t129\ttab\\there\\nnewline \\\\ back\t${w.loadId}\t${id1}\n` +
-        `2\t\\N\t0\t\\N\t${w.loadId}\t${id2}\n`,
+      `1\t\\0\\t\\n\\\\\xff\t129\ttab\\there\\nnewline \\\\ back\t${id1}\n` + `2\t\\N\t0\t\\N\t${id2}\n`,
     )
   })
 
@@ -96,9 +95,17 @@ describe('LOAD DATA encoding', () => {
         .toString('latin1')
         .split('\n')
       rows.forEach((row, r) => {
-        expect(lines[r]!.endsWith(`\t${w.loadId}\t${rowId(row, keys, w.loadId, 41 + r)}`)).toBe(true)
+        expect(lines[r]!.endsWith(`\t${rowId(row, keys, w.loadId, 41 + r)}`)).toBe(true)
+        expect(lines[r]!.includes(w.loadId)).toBe(false)
       })
     }
+  })
+
+  it('sets _dlt_load_id once in the statement, as an escaped literal, and reads only _dlt_id per row', () => {
+    const w = { ...target([0]), loadId: "1.5'\\" }
+    const sql = loadDataStatement(w)
+    expect(sql).toContain("SET `flags` = CAST(@v2 AS UNSIGNED), `_dlt_load_id` = '1.5\\'\\\\'")
+    expect(sql).toContain('(`id`, `v`, @v2, `note`, `_dlt_id`)')
   })
 
   it('keeps the last row key for the position, and counts the encoded bytes', () => {
