@@ -34,6 +34,8 @@ export interface EncodedBatch {
   lastKey: Buffer[] | null
   /** The buffers behind `chunks`, recycled once they are sent. */
   buffers: Buffer[]
+  /** The stream's last batch, known as such when it is made (its state can be the load's final one). */
+  final: boolean
 }
 
 export interface StreamOptions {
@@ -111,7 +113,7 @@ export async function* encodedBatches(
   }
   command.on('result', onResult)
   command.on('end', () => {
-    if (encoder.rows > 0) ready.push(finishBatch(encoder))
+    if (encoder.rows > 0) ready.push(finishBatch(encoder, true))
     ended = true
     notify()
   })
@@ -152,7 +154,7 @@ export async function* encodedBatches(
 /** The profile's encoding time is measured on one row in this many (and scaled). */
 const SAMPLE = 16
 
-function finishBatch(encoder: RowEncoder): EncodedBatch {
+function finishBatch(encoder: RowEncoder, final = false): EncodedBatch {
   const key = encoder.lastKey
   const lastKey = key.length > 0 ? key.map((v) => v ?? EMPTY) : null
   return {
@@ -161,6 +163,7 @@ function finishBatch(encoder: RowEncoder): EncodedBatch {
     chunks: encoder.finish(),
     lastKey,
     buffers: encoder.buffers,
+    final,
   }
 }
 

@@ -20,31 +20,48 @@ import { writeBatch } from './write.js'
  */
 export async function firstLoad(run: IncrementalRun, cap: string | undefined): Promise<boolean> {
   const { job, pos, w } = run
-  // The bound is fixed once: a resumed first load keeps the one it started with.
+  // The bound is fixed once: a resumed first load keeps the one it started with. A new one reads the bound
+  // and the key its position will end at in one query, now: the snapshot answers the same after the load.
   const resuming = job.state?.phase === 'initial' && job.state.lastCursor !== null
-  pos.lastCursor = resuming ? job.state!.lastCursor : await initialBound(run.snap, run.shape, job, cap)
+  const end = resuming ? null : await boundAndLastKey(run.snap, run.shape, job, cap)
+  pos.lastCursor = resuming ? job.state!.lastCursor : end!.bound
   pos.lastKey = resuming ? job.state!.lastKey : null
   // Rows already in the target that this load did not write (a table switched from full refresh, a
   // copy made before dbsync) are merged row by row: the upsert counts what it really changed.
   const foreign = !resuming && job.targetDef !== undefined && (await hasRows(job))
   // A table created by this run holds no rows yet: its batches can load two at a time.
   const fresh = job.targetDef === undefined && !resuming
+  // Created with all its indexes (a small table: load-ddl.ts), it needs nothing once its rows are in, so
+  // its last batch commits the final position itself: one transaction a table fewer (many small tables).
+  const final = end && fresh && !firstLoadDdl(job.sourceDef, job.target.flavor).deferred ? end : null
+  let finished = false
   if (!foreign && (await loadDataAccepted(w))) {
-    await bulkFirstLoad(run, fresh ? 2 : 1)
+    finished = await bulkFirstLoad(run, fresh ? 2 : 1, final)
   } else {
     await keysetFirstLoad(run, fresh)
   }
   if (job.signal.aborted) return false
+  if (!finished) await finishPosition(run, end)
+  w.mode = 'upsert'
+  run.result.lastCursor = pos.lastCursor
+  return true
+}
+
+/**
+ * After the rows: the deferred indexes, then the position, saved: after the last row at the bound. Every
+ * row up to it was in the copy; an empty table (or one whose cursors are all NULL) keeps no position and
+ * is copied whole again next run.
+ */
+async function finishPosition(run: IncrementalRun, end: LoadEnd | null): Promise<void> {
+  const { job, pos } = run
   const indexStart = performance.now()
   await finishInitialLoad(job)
   run.result.profile.indexMs += performance.now() - indexStart
-  // The position: after the last row at the bound. Every row up to it was in the copy; an empty
-  // table (or one whose cursors are all NULL) keeps no position and is copied whole again next run.
-  pos.lastKey = pos.lastCursor === null ? null : await lastKeyAt(run.snap, run.shape, job, pos.lastCursor)
-  w.mode = 'upsert'
-  await writeBatch(w, [], { ...stateOf(job, pos.lastCursor, pos.lastKey), rowsDelta: 0 })
-  run.result.lastCursor = pos.lastCursor
-  return true
+  if (end) pos.lastKey = end.lastKey
+  else
+    pos.lastKey = pos.lastCursor === null ? null : await lastKeyAt(run.snap, run.shape, job, pos.lastCursor)
+  run.w.mode = 'upsert'
+  await writeBatch(run.w, [], { ...stateOf(job, pos.lastCursor, pos.lastKey), rowsDelta: 0 })
 }
 
 /**
@@ -70,15 +87,17 @@ async function keysetFirstLoad(run: IncrementalRun, fresh: boolean): Promise<voi
 
 /**
  * The first load's copy in primary-key order, streamed through LOAD DATA (bulk.ts), each batch committed
- * with the key position it reaches.
+ * with the key position it reaches; with `final`, the stream's last batch commits the finished position
+ * instead. Returns whether it did (then nothing is left to save).
  */
-async function bulkFirstLoad(run: IncrementalRun, parallel: number): Promise<void> {
+async function bulkFirstLoad(run: IncrementalRun, parallel: number, final: LoadEnd | null): Promise<boolean> {
   const { job, shape, result, keyTerms } = run
   const { lastCursor, lastKey } = run.pos
   const where = lastKey ? ` WHERE ${keysAfter(keyTerms, lastKey)}` : ''
   const text =
     `SELECT ${shape.codecs.map((c) => c.select).join(', ')} FROM ${quoteId(job.sourceDef.name)}${where} ` +
     `ORDER BY ${keyTerms.map((t) => t.expr).join(', ')}`
+  let finished = false
   await bulkCopy(job, run.w, run.snap.conn, text, {
     parallel,
     committed: (rows) => {
@@ -86,12 +105,23 @@ async function bulkFirstLoad(run: IncrementalRun, parallel: number): Promise<voi
       result.inserted += rows
       job.progress(rows)
     },
-    stateFor: (batch) => ({
-      ...stateOf(job, lastCursor, batch.lastKey),
-      phase: 'initial',
-      rowsDelta: batch.rows,
-    }),
+    stateFor: (batch) => {
+      if (final && batch.final) {
+        // bulkCopy returns only once every batch pushed has committed, this one included.
+        finished = true
+        run.pos.lastKey = final.lastKey
+        return { ...stateOf(job, final.bound, final.lastKey), rowsDelta: batch.rows }
+      }
+      return { ...stateOf(job, lastCursor, batch.lastKey), phase: 'initial', rowsDelta: batch.rows }
+    },
   })
+  return finished
+}
+
+/** Where a first load's position ends: the cursor bound B and the largest key among the rows at B. */
+interface LoadEnd {
+  bound: string | null
+  lastKey: Buffer[] | null
 }
 
 /**
@@ -100,22 +130,30 @@ async function bulkFirstLoad(run: IncrementalRun, parallel: number): Promise<voi
  * version-number cursor, above the largest value: writers only ever raise it), so they are at or above B.
  * Taking the largest existing value rather than the cap itself keeps a quiet table's position at its
  * newest row, so rows later written with a back-dated cursor between the two are still read.
+ * With it, in the same query (one round trip a table), lastKeyAt's key: the row at B with the largest key.
+ * The bound is MAX's own value, so it compares as before (MAX and ORDER BY differ on ENUM, for one).
  */
-async function initialBound(
+async function boundAndLastKey(
   snap: Snapshot,
   shape: RowShape,
   job: TableJob,
   cap: string | undefined,
-): Promise<string | null> {
+): Promise<LoadEnd> {
   const cursor = shape.cursor!
+  const keys = shape.keyCodecs
+  const table = quoteId(job.sourceDef.name)
   const below = cap !== undefined ? ` WHERE ${cursor.expr} < ${cap}` : ''
+  const max = `(SELECT MAX(${cursor.expr}) FROM ${table}${below})`
   const [rows] = await snap.conn.query({
-    sql: `SELECT MAX(${cursor.expr}) FROM ${quoteId(job.sourceDef.name)}${below}`,
+    sql:
+      `SELECT ${max}, ${keys.map((k) => k.select).join(', ')} FROM ${table} WHERE ${cursor.expr} = ${max} ` +
+      `ORDER BY ${keys.map((k) => `${quoteId(k.name)} DESC`).join(', ')} LIMIT 1`,
     typeCast: false,
     rowsAsArray: true,
   })
-  const v = (rows as unknown as RawRow[])[0]?.[0]
-  return v ? v.toString('utf8') : null
+  const row = (rows as unknown as RawRow[])[0]
+  if (!row?.[0]) return { bound: null, lastKey: null }
+  return { bound: row[0].toString('utf8'), lastKey: row.slice(1) as Buffer[] }
 }
 
 /** The largest primary key among the rows whose cursor equals `bound`. */
