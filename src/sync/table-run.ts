@@ -87,7 +87,11 @@ export async function syncTableWithRetry(
       ...otherPipelineWarning(run.others.get(config.name)),
     ],
   }
-  await bestEffort(pipeline, recordTableStart(pair.target, pipeline.name, config.name))
+  // Without a state row (a first load) there is nothing to stamp: the row is written with the first rows,
+  // started then. Skipped only when the run's own read says so (a shared worker asks again anyway).
+  if (reread || run.states.has(config.name)) {
+    await bestEffort(pipeline, recordTableStart(pair.target, pipeline.name, config.name))
+  }
   const first = tablePlan(
     run,
     config,
