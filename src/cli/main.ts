@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander'
+import { openServerSockets } from '../db/driver.js'
 import { DbsyncError, errorMessage } from '../errors.js'
 import { redact } from '../observe/redact.js'
 import { buildProgram, type CliContext } from './program.js'
@@ -44,6 +45,26 @@ export async function main(argv: string[]): Promise<void> {
   // Every command closes what it opened (pools, servers, timers), so the process ends by itself; a
   // scheduled sync that abandoned a run at its shutdown deadline, or was told twice to stop, ends now.
   if (ctx.exitNow) process.exit()
+  // Should something still hold the process (a bug), say what, so that a run that never ends under cron
+  // can be diagnosed; nothing is forced. Unref'd: this timer never keeps the process alive itself.
+  setTimeout(reportHeldOpen, HELD_OPEN_REPORT_MS).unref()
+}
+
+const HELD_OPEN_REPORT_MS = 30_000
+
+function reportHeldOpen(): void {
+  // Output a slow reader has not taken yet (`dbsync plan --json | less`) rightly holds the process.
+  if (process.stdout.writableLength > 0) {
+    setTimeout(reportHeldOpen, HELD_OPEN_REPORT_MS).unref()
+    return
+  }
+  const sockets = openServerSockets()
+  process.stderr.write(
+    `dbsync: the command finished ${HELD_OPEN_REPORT_MS / 1000} s ago, but the process is held open by ` +
+      `${process.getActiveResourcesInfo().join(', ') || 'nothing Node can name'}` +
+      `${sockets.length > 0 ? ` (server connections: ${sockets.join(', ')})` : ''}. ` +
+      'This is a bug in dbsync, please report it; the work itself is done.\n',
+  )
 }
 
 const READ_ONLY = new Set(['plan', 'validate', 'diff-schema', 'status'])

@@ -92,8 +92,8 @@ function poolOptions(options: ConnectionOptions): PoolOptions {
     decimalNumbers: false,
     jsonStrings: true,
     timezone: 'Z',
-    enableKeepAlive: true,
-    keepAliveInitialDelay: 10_000,
+    // The sockets themselves are opened by the pool's book (open(), PoolBook.socketFactory), with
+    // keepalive after KEEPALIVE_DELAY_MS and no Nagle delay, as mysql2 would set them.
     multipleStatements: false,
     waitForConnections: true,
     queueLimit: 0,
@@ -147,6 +147,8 @@ async function open(
     if (checkIpIdentity) identityFailure ??= identityError(options.host, conn)
     return identityFailure
   }
+  const book = new PoolBook(`${options.side} ${address}`)
+  mysqlOptions.stream = book.socketFactory(options.host, options.port, KEEPALIVE_DELAY_MS)
   const core: CorePool = mysql.createPool(mysqlOptions)
   const guard = {
     side: options.side,
@@ -155,7 +157,6 @@ async function open(
     ...(hooks ? { hooks } : {}),
   }
   const waits = guardPool(core, guard)
-  const book = new PoolBook()
   book.follow(core)
   core.on('connection', (conn) => {
     if (wrongHost(conn)) {
@@ -233,6 +234,7 @@ function failWhenStalled(socket: Socket | null, options: ConnectionOptions, addr
 }
 
 const CLOSE_TIMEOUT_MS = 5_000
+const KEEPALIVE_DELAY_MS = 10_000
 
 /**
  * End a pool politely, or destroy its connections when a peer stopped answering: pool.end() waits for

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import type { Socket } from 'node:net'
+import { connect as netConnect, type Socket } from 'node:net'
 import type { Pool as CorePool } from 'mysql2'
 import type { Connection, PoolConnection } from 'mysql2/promise'
 import { log } from '../observe/log.js'
@@ -158,6 +158,14 @@ export function hookRowPackets(command: QueryCommand, onRow: (buf: Buffer, offse
   return hook
 }
 
+/** Every server socket of this process not yet closed, with its pool's label. */
+const serverSockets = new Map<Socket, string>()
+
+/** What server sockets are still open, for the report of a process that does not exit (cli/main.ts). */
+export function openServerSockets(): string[] {
+  return [...serverSockets.values()]
+}
+
 /** Connection counts of one pool, from its public events (PoolBook). */
 export interface PoolCounts {
   inUse: number
@@ -175,6 +183,39 @@ export class PoolBook {
   private readonly pooled = new Set<unknown>()
   private readonly busy = new Set<unknown>()
 
+  /** `label` names the pool in the report of a process held open (side and address, no credentials). */
+  constructor(private readonly label: string) {}
+
+  /**
+   * For mysql2's public `stream` option: open each connection's socket here, so that it is in the book
+   * from its first byte. A pool emits 'connection' only for a handshake that finished before pool.end();
+   * one still connecting then gets a Quit queued behind its handshake and no event, and when the peer
+   * stalls or never answers that Quit, only cut() can end it. Keepalive and no-delay as mysql2 sets them.
+   */
+  socketFactory(host: string, port: number, keepAliveMs: number): () => Socket {
+    return () => {
+      const socket = netConnect({
+        host,
+        port,
+        noDelay: true,
+        keepAlive: true,
+        keepAliveInitialDelay: keepAliveMs,
+      })
+      this.track(socket)
+      return socket
+    }
+  }
+
+  private track(socket: Socket): void {
+    if (this.sockets.has(socket)) return
+    this.sockets.add(socket)
+    serverSockets.set(socket, this.label)
+    socket.once('close', () => {
+      this.sockets.delete(socket)
+      serverSockets.delete(socket)
+    })
+  }
+
   /** Follow the pool's connections: 'connection' adds one, 'acquire'/'release' move it. */
   follow(core: CorePool): void {
     core.on('acquire', (conn) => {
@@ -187,14 +228,14 @@ export class PoolBook {
   watch(conn: unknown, pooled: boolean): Socket | null {
     const socket = socketOf(conn)
     if (!socket) return null
-    this.sockets.add(socket)
+    // After a TLS upgrade the connection's stream is the TLS socket over the one socketFactory opened.
+    this.track(socket)
     if (pooled) {
       this.pooled.add(conn)
       // 'acquire' comes after 'connection' for a new connection: it is busy from the start.
       this.busy.add(conn)
     }
     socket.once('close', () => {
-      this.sockets.delete(socket)
       this.pooled.delete(conn)
       this.busy.delete(conn)
     })
