@@ -182,6 +182,7 @@ export class PoolBook {
   private readonly sockets = new Set<Socket>()
   private readonly pooled = new Set<unknown>()
   private readonly busy = new Set<unknown>()
+  private wasCut = false
 
   /** `label` names the pool in the report of a process held open (side and address, no credentials). */
   constructor(private readonly label: string) {}
@@ -208,6 +209,8 @@ export class PoolBook {
 
   private track(socket: Socket): void {
     if (this.sockets.has(socket)) return
+    // A straggler opening a connection after the cut (a retry racing the close) gets none.
+    if (this.wasCut) socket.destroy()
     this.sockets.add(socket)
     serverSockets.set(socket, this.label)
     socket.once('close', () => {
@@ -248,6 +251,7 @@ export class PoolBook {
 
   /** Cut every socket at once: queries in flight fail with PROTOCOL_CONNECTION_LOST, nothing stays open. */
   cut(): void {
+    this.wasCut = true
     for (const socket of this.sockets) socket.destroy()
   }
 }

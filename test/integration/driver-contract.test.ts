@@ -158,6 +158,8 @@ describe('a connection whose handshake is pending when the pool closes', () => {
       await once(socket, 'close')
       expect(await pending).toBeInstanceOf(Error)
       expect(openServerSockets()).not.toContain('contract stalled')
+      // A connection opened after the cut (a retry racing the close) is cut as it opens.
+      expect(factory().destroyed).toBe(true)
     } finally {
       await proxy.close()
     }
