@@ -78,8 +78,47 @@ function isShortString(c: Pick<ColumnDef, 'dataType' | 'charset' | 'columnType'>
  * Cheaper than the flag per column it replaces (about 15% of the images' server CPU on the bench table).
  */
 export function rowDigest(columns: ColumnDef[]): string {
+  return `SHA1(${rowImage(columns, "'#'")})`
+}
+
+function rowImage(columns: ColumnDef[], separator: string): string {
   const images = columns.map((c) => (c.nullable ? `COALESCE(${columnImage(c)}, 'N')` : columnImage(c)))
-  return `SHA1(CONCAT_WS('#', ${images.join(', ')}))`
+  return `CONCAT_WS(${separator}, ${images.join(', ')})`
+}
+
+/**
+ * The cap on one range's joined row images (chunkConcatSql), set per session (read-pair.ts): MySQL's default
+ * group_concat_max_len is 1 KB, MariaDB's 1 MB. A range past it is cut with a warning and hashed as a sum.
+ */
+export const CONCAT_MAX_BYTES = 32 * 1024 * 1024
+
+/** The most bytes one image can take: DECIMAL(65,30) prints 67 characters, SHA1 40, the others fewer. */
+const IMAGE_MAX_BYTES = 70
+
+/** Whether a chunk of these rows surely fits CONCAT_MAX_BYTES (wider rows hash as sums, never cut). */
+export function concatFits(columns: ColumnDef[], chunkRows: number): boolean {
+  return chunkRows * (columns.length * (IMAGE_MAX_BYTES + 1) + 1) <= CONCAT_MAX_BYTES
+}
+
+/**
+ * Count, SHA1 of the range's row images joined by '/' in scan order (key order: the range is read along the
+ * primary key on both sides), and the source's pending rows. One SHA1 per range instead of a SHA1, CONV and
+ * DECIMAL addition per row: about a quarter less server CPU on the bench table. The images are bytes
+ * (a binary separator), so the server copies each into the concatenation without checking it as UTF-8,
+ * which cost more than the per-row hash it replaces. No image contains '/' or '#', and every row has the
+ * same number of '#', so equal texts mean equal rows in equal order. Not linear: bisection hashes both halves.
+ * A row whose image is NULL (longer than max_allowed_packet) would be skipped, and a text past
+ * CONCAT_MAX_BYTES is cut: both warn, and the caller then hashes the range as a sum (checksum-hash.ts).
+ */
+export function chunkConcatSql(
+  table: string,
+  columns: ColumnDef[],
+  conds: string[],
+  pending: string | null,
+): string {
+  const extra = pending ? `, COALESCE(SUM(${pending}), 0)` : ''
+  const joined = `GROUP_CONCAT(${rowImage(columns, "_binary'#'")} SEPARATOR '/')`
+  return `SELECT COUNT(*), SHA1(${joined})${extra} FROM ${quoteId(table)}${where(conds)}`
 }
 
 /**

@@ -8,8 +8,11 @@ import type { ChunkConns } from './read-pair.js'
 /** COUNT, hash and pending rows of a key range on one side (pending is 0 on the target). */
 export interface RangeHash {
   count: bigint
+  /** The rows' summed digest parts (linear), or the SHA1 of their joined images. */
   sum: bigint
   pending: bigint
+  /** A sum: the hash of a range's right half is the whole's minus its left half's. */
+  linear: boolean
 }
 
 export interface CompareSpec {
@@ -30,6 +33,12 @@ export interface CompareSpec {
   from?: Buffer[] | null
   /** Stop after this many chunks (a verification slice); absent: go to the table's end. */
   maxChunks?: number
+  /**
+   * Hash a range as SHA1 of its row images in scan order (checksum-hash.ts): set only where both sides
+   * read a range along the same primary key, so equal rows come in the same order. Else (absent) sums,
+   * which need no order.
+   */
+  concat?: boolean
 }
 
 /** What one leaf's row-level comparison found; pending rows are left out of `missing` and `differing`. */

@@ -1,11 +1,11 @@
 import type { Db } from '../db/connect.js'
-import { SyncError } from '../errors.js'
 import type { ColumnDef } from '../schema/table-def.js'
+import { readHashes, toSumHash } from './checksum-hash.js'
 import { compareRows } from './checksum-rows.js'
-import { chunkHashSql, type KeyRange, keyAtSql, rangeWhere, splitHash } from './checksum-sql.js'
+import { chunkHashSql, type KeyRange, keyAtSql, rangeWhere } from './checksum-sql.js'
 import type { CompareEvents, CompareSpec, CompareTotals, RangeHash } from './checksum-types.js'
 import { ChunkBounds } from './chunk-bounds.js'
-import { type ChunkConns, closePair, openPair, type Raw, rawQuery } from './read-pair.js'
+import { type ChunkConns, closePair, openPair, rawQuery } from './read-pair.js'
 
 export type { CompareEvents, CompareSpec, CompareTotals, LeafFindings, RangeHash } from './checksum-types.js'
 export type { ChunkConns }
@@ -74,7 +74,7 @@ export async function compareWhole(
 ): Promise<{ source: RangeHash; target: RangeHash }> {
   const text = chunkHashSql(table, columns, [], null)
   const [s, t] = await Promise.all([rawQuery(source.pool, text), rawQuery(target.pool, text)])
-  return { source: toHash(s[0], false, table, 'source'), target: toHash(t[0], false, table, 'target') }
+  return { source: toSumHash(s[0], false, table, 'source'), target: toSumHash(t[0], false, table, 'target') }
 }
 
 async function checkChunk(
@@ -90,7 +90,7 @@ async function checkChunk(
   let failed = true
   try {
     const reader = sqlReader(spec, conns, chunk, events)
-    const [s, t] = await Promise.all([reader.hash('source', range), reader.hash('target', range)])
+    const [s, t] = await reader.hashes(range)
     events.counted(Number(s.count))
     totals.chunks++
     totals.sourceRows += Number(s.count)
@@ -111,7 +111,8 @@ async function checkChunk(
 
 /** What bisection needs from the servers: SQL here, arrays in the unit tests. */
 export interface RangeReader {
-  hash(side: 'source' | 'target', r: KeyRange): Promise<RangeHash>
+  /** Both sides' hashes of a range, of the same form. */
+  hashes(r: KeyRange): Promise<[RangeHash, RangeHash]>
   /** The source key at 0-based position `offset` of the range, in key order. */
   keyAt(r: KeyRange, offset: number): Promise<Buffer[]>
   /** Row-level comparison of a range holding at most leafRows source rows. */
@@ -119,12 +120,13 @@ export interface RangeReader {
 }
 
 export function sameHash(a: RangeHash, b: RangeHash): boolean {
-  return a.count === b.count && a.sum === b.sum
+  return a.count === b.count && a.sum === b.sum && a.linear === b.linear
 }
 
 /**
- * Narrow a differing range down to its differing rows. The hash is a sum, so the right half's hash is the
- * range's minus the left half's: one query per side per level, and only differing halves are followed.
+ * Narrow a differing range down to its differing rows. When the hash is a sum, the right half's hash is the
+ * range's minus the left half's: one query per side per level; a SHA1 of the joined rows costs two. Only
+ * differing halves are followed.
  */
 export async function bisect(reader: RangeReader, r: KeyRange, s: RangeHash, t: RangeHash, leafRows: number) {
   if (sameHash(s, t)) return
@@ -134,22 +136,20 @@ export async function bisect(reader: RangeReader, r: KeyRange, s: RangeHash, t: 
   }
   const mid = await reader.keyAt(r, Number(s.count / 2n) - 1)
   const left: KeyRange = { lo: r.lo, hi: mid }
-  const [sl, tl] = await Promise.all([reader.hash('source', left), reader.hash('target', left)])
+  const right: KeyRange = { lo: mid, hi: r.hi }
+  const [sl, tl] = await reader.hashes(left)
   await bisect(reader, left, sl, tl, leafRows)
-  await bisect(reader, { lo: mid, hi: r.hi }, minus(s, sl), minus(t, tl), leafRows)
+  const [sr, tr] = s.linear && sl.linear ? [minus(s, sl), minus(t, tl)] : await reader.hashes(right)
+  await bisect(reader, right, sr, tr, leafRows)
 }
 
 function minus(a: RangeHash, b: RangeHash): RangeHash {
-  return { count: a.count - b.count, sum: a.sum - b.sum, pending: a.pending - b.pending }
+  return { count: a.count - b.count, sum: a.sum - b.sum, pending: a.pending - b.pending, linear: true }
 }
 
 function sqlReader(spec: CompareSpec, conns: ChunkConns, chunk: number, events: CompareEvents): RangeReader {
   return {
-    async hash(side, r) {
-      const pending = side === 'source' ? spec.pending : null
-      const text = chunkHashSql(spec.table, spec.columns, rangeWhere(spec.keys[side], r), pending)
-      return toHash((await rawQuery(conns[side], text))[0], pending !== null, spec.table, side)
-    },
+    hashes: (r) => readHashes(spec, conns, r),
     async keyAt(r, offset) {
       const keys = spec.keys.source
       const row = (await rawQuery(conns.source, keyAtSql(spec.table, keys, rangeWhere(keys, r), offset)))[0]
@@ -158,20 +158,4 @@ function sqlReader(spec: CompareSpec, conns: ChunkConns, chunk: number, events: 
     },
     leaf: (r) => compareRows(spec, conns, r, chunk, events),
   }
-}
-
-/**
- * A hash row as read. Rows without a digest (digestSum) make the range impossible to compare: equal sums
- * would prove nothing about them, so the comparison fails loudly rather than call them equal.
- */
-function toHash(row: Raw | undefined, withPending: boolean, table: string, side: string): RangeHash {
-  const big = (v: Buffer | null | undefined) => BigInt(v ? v.toString('latin1') : '0')
-  const { sum, unhashed } = splitHash(big(row?.[1]))
-  if (unhashed > 0n)
-    throw new SyncError(
-      `table ${table}: ${unhashed} ${side} row(s) cannot be checksummed: their row image is longer than ` +
-        `the ${side} server's max_allowed_packet (the comparison would not see them); raise it there`,
-      `SET GLOBAL max_allowed_packet = ... on the ${side} server`,
-    )
-  return { count: big(row?.[0]), sum, pending: withPending ? big(row?.[2]) : 0n }
 }

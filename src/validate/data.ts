@@ -7,7 +7,7 @@ import { type Session, withSession } from '../plan/session.js'
 import { type ColumnDef, column, copiedColumns, type TableDef } from '../schema/table-def.js'
 import type { SyncState } from '../state/sync-state.js'
 import { compareByKey, compareWhole, sameHash } from './checksum.js'
-import { keyTerms } from './checksum-sql.js'
+import { concatFits, keyTerms } from './checksum-sql.js'
 import { type DataReport, judgeHistory, repairCommand, rowKey, type TableDataReport } from './data-report.js'
 import { pendingRule } from './pending.js'
 
@@ -133,7 +133,7 @@ async function checkTable(
     const absent = columns.filter((c) => !column(targetDef, c.name)).map((c) => c.name)
     if (absent.length > 0) throw new Error(`columns missing in the target: ${absent.join(', ')} (run sync)`)
     if (report.rule === 'no_key') await checkWhole(pair, config.name, columns, report)
-    else await checkByKey(pair, config, sourceDef, columns, state, settings, report)
+    else await checkByKey(pair, config, sourceDef, targetDef, columns, state, settings, report)
   } catch (err) {
     report.status = 'error'
     report.error = errorMessage(err)
@@ -168,6 +168,7 @@ async function checkByKey(
   pair: { source: Db; target: Db },
   config: TableConfig,
   sourceDef: TableDef,
+  targetDef: TableDef,
   columns: ColumnDef[],
   state: SyncState | undefined,
   settings: TableSettings,
@@ -209,6 +210,8 @@ async function checkByKey(
       leafRows: Math.min(LEAF_ROWS, settings.chunkRows),
       limit: settings.limit,
       targetSnapshot: true,
+      concat:
+        readInKeyOrder(report.keyColumns, sourceDef, targetDef) && concatFits(columns, settings.chunkRows),
     },
     {
       missing: (chunk, key, isPending) => isPending || note(chunk, 'missing', key),
@@ -235,4 +238,14 @@ async function checkByKey(
   }
   if (total() > 0 || totals.undrilledChunks > 0) report.status = 'mismatch'
   report.counts_complete = totals.undrilledChunks === 0
+}
+
+/**
+ * Whether both sides read a key range in the same row order, so a chunk can be hashed as SHA1 of its
+ * joined rows (checksum-hash.ts): the compared key is the primary key on both sides. A declared key
+ * without that index would be read in another order on each side (chunks would differ, rows not).
+ */
+function readInKeyOrder(keys: string[], sourceDef: TableDef, targetDef: TableDef): boolean {
+  const same = (pk: string[]) => pk.length === keys.length && pk.every((k, i) => k === keys[i])
+  return same(sourceDef.primaryKey) && same(targetDef.primaryKey)
 }

@@ -1,5 +1,6 @@
 import type { PoolConnection } from 'mysql2/promise'
 import type { Db } from '../db/connect.js'
+import { CONCAT_MAX_BYTES } from './checksum-sql.js'
 
 /** One row read with `typeCast: false`: the raw bytes of each value, null for SQL NULL. */
 export type Raw = Array<Buffer | null>
@@ -36,6 +37,7 @@ export async function openPair(source: Db, target: Db, targetSnapshot: boolean):
 async function begin(db: Db, snapshot: boolean): Promise<PoolConnection> {
   const conn = await db.pool.getConnection()
   try {
+    await conn.query(`SET SESSION group_concat_max_len = ${CONCAT_MAX_BYTES}`)
     if (snapshot) {
       await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ')
       await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')

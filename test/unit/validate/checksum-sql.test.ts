@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { detectFlavor } from '../../../src/db/flavor.js'
 import {
+  chunkConcatSql,
   chunkHashSql,
   columnImage,
+  concatFits,
   deleteKeysSql,
   keyAtSql,
   keysAfter,
@@ -77,6 +79,32 @@ describe('rowDigest and chunkHashSql', () => {
     const max64 = 2n ** 64n - 1n
     expect(splitHash(max64 * 3n)).toEqual({ sum: max64 * 3n, unhashed: 0n })
     expect(splitHash(2n * 2n ** 128n + max64)).toEqual({ sum: max64, unhashed: 2n })
+  })
+
+  it('hashes a range as SHA1 of its rows joined as bytes, the images as in rowDigest', () => {
+    expect(chunkConcatSql('t', cols, ['`id` > 5'], null)).toBe(
+      "SELECT COUNT(*), SHA1(GROUP_CONCAT(CONCAT_WS(_binary'#', `id`, COALESCE(SHA1(`name`), 'N')) SEPARATOR '/')) " +
+        'FROM `t` WHERE `id` > 5',
+    )
+    expect(chunkConcatSql('t', cols, [], '(`u` > 1)')).toMatch(
+      /\)\), COALESCE\(SUM\(\(`u` > 1\)\), 0\) FROM `t`$/,
+    )
+  })
+
+  it('joins rows only where a chunk surely fits group_concat_max_len', () => {
+    expect(concatFits(cols, 10_000)).toBe(true)
+    expect(
+      concatFits(
+        Array.from({ length: 100 }, (_v, i) => col(`c${i}`, 'int')),
+        10_000,
+      ),
+    ).toBe(false)
+    expect(
+      concatFits(
+        Array.from({ length: 100 }, (_v, i) => col(`c${i}`, 'int')),
+        1000,
+      ),
+    ).toBe(true)
   })
 
   it('adds the pending count on the source', () => {

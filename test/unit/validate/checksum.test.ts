@@ -12,6 +12,7 @@ class FakeReader implements RangeReader {
   constructor(
     readonly source: Map<number, string>,
     readonly target: Map<number, string>,
+    readonly joined = false,
   ) {}
 
   private keysIn(side: Map<number, string>, r: KeyRange): number[] {
@@ -20,13 +21,22 @@ class FakeReader implements RangeReader {
     return [...side.keys()].filter((k) => k > lo && k <= hi).sort((a, b) => a - b)
   }
 
-  async hash(side: 'source' | 'target', r: KeyRange): Promise<RangeHash> {
-    this.hashCalls++
-    const rows = side === 'source' ? this.source : this.target
-    let sum = 0n
+  async hashes(r: KeyRange): Promise<[RangeHash, RangeHash]> {
+    this.hashCalls += 2
+    return [this.hash(this.source, r), this.hash(this.target, r)]
+  }
+
+  /** A sum of per-row digests (linear), or, with `joined`, SHA1 of the rows joined in key order. */
+  private hash(rows: Map<number, string>, r: KeyRange): RangeHash {
     const keys = this.keysIn(rows, r)
+    if (this.joined) {
+      const text = keys.map((k) => `${k}#${rows.get(k)}`).join('/')
+      const sum = BigInt(`0x${createHash('sha1').update(text).digest('hex')}`)
+      return { count: BigInt(keys.length), sum, pending: 0n, linear: false }
+    }
+    let sum = 0n
     for (const k of keys) sum += rowHash(k, rows.get(k)!)
-    return { count: BigInt(keys.length), sum, pending: 0n }
+    return { count: BigInt(keys.length), sum, pending: 0n, linear: true }
   }
 
   async keyAt(r: KeyRange, offset: number): Promise<Buffer[]> {
@@ -57,7 +67,7 @@ function table(n: number): Map<number, string> {
 
 async function run(reader: FakeReader, leafRows: number) {
   const all: KeyRange = { lo: null, hi: null }
-  const [s, t] = await Promise.all([reader.hash('source', all), reader.hash('target', all)])
+  const [s, t] = await reader.hashes(all)
   reader.hashCalls = 0
   await bisect(reader, all, s, t, leafRows)
   return reader
@@ -84,6 +94,31 @@ describe('bisect', () => {
     expect(r.leaves.length).toBeLessThanOrEqual(3)
   })
 
+  it('hashes both halves of each level when the hash is SHA1 of joined rows, and finds the same rows', async () => {
+    const source = table(10_000)
+    const target = table(10_000)
+    target.set(17, 'changed')
+    target.delete(5000)
+    target.set(20_000, 'extra')
+    const r = await run(new FakeReader(source, target, true), 50)
+    expect(r.differences.sort()).toEqual(['differs 17', 'extra 20000', 'missing 5000'])
+    for (const leaf of r.leaves) expect(leaf.sourceRows).toBeLessThanOrEqual(50)
+    // Two queries per side per level, where a sum needs one.
+    expect(r.hashCalls).toBeLessThanOrEqual(3 * 4 * 9)
+    expect(r.leaves.length).toBeLessThanOrEqual(3)
+  })
+
+  it('finds a row moved to another key and two rows that swapped values (SHA1 of joined rows)', async () => {
+    const source = table(1000)
+    const target = table(1000)
+    target.set(10, 'row 11')
+    target.set(11, 'row 10')
+    target.delete(500)
+    target.set(1500, 'row 500')
+    const r = await run(new FakeReader(source, target, true), 16)
+    expect(r.differences.sort()).toEqual(['differs 10', 'differs 11', 'extra 1500', 'missing 500'])
+  })
+
   it('finds target rows below the first and above the last source key', async () => {
     const source = new Map([...table(1000)].filter(([k]) => k > 10))
     const target = table(1001)
@@ -107,9 +142,13 @@ describe('bisect', () => {
 })
 
 describe('sameHash', () => {
+  const h = (count: bigint, sum: bigint, pending = 0n, linear = true) => ({ count, sum, pending, linear })
   it('needs equal counts and sums', () => {
-    expect(sameHash({ count: 1n, sum: 5n, pending: 0n }, { count: 1n, sum: 5n, pending: 3n })).toBe(true)
-    expect(sameHash({ count: 1n, sum: 5n, pending: 0n }, { count: 2n, sum: 5n, pending: 0n })).toBe(false)
-    expect(sameHash({ count: 1n, sum: 5n, pending: 0n }, { count: 1n, sum: 6n, pending: 0n })).toBe(false)
+    expect(sameHash(h(1n, 5n), h(1n, 5n, 3n))).toBe(true)
+    expect(sameHash(h(1n, 5n), h(2n, 5n))).toBe(false)
+    expect(sameHash(h(1n, 5n), h(1n, 6n))).toBe(false)
+  })
+  it('never calls a sum equal to a SHA1 of joined rows', () => {
+    expect(sameHash(h(1n, 5n), h(1n, 5n, 0n, false))).toBe(false)
   })
 })
