@@ -237,6 +237,19 @@ export const FLAVOR_DIFFERENCES: readonly FlavorDifference[] = [
     proven: DOC_ONLY,
   },
   {
+    id: 'group-concat-max-len',
+    topic: '`GROUP_CONCAT` length (the `validate --data` chunk hash)',
+    mysql: '`group_concat_max_len` 1024 bytes by default; longer results cut with a warning',
+    mariadb: '`group_concat_max_len` 1 MiB by default (max 4 GiB); longer results cut with a warning',
+    dbsync:
+      'sets 32 MiB per comparison session on both (src/validate/read-pair.ts), joins rows only where a chunk surely fits, and hashes a range as sums when its query warns',
+    sources: [
+      'https://dev.mysql.com/doc/refman/8.0/en/aggregate-functions.html#function_group-concat',
+      'https://mariadb.com/kb/en/server-system-variables/#group_concat_max_len',
+    ],
+    proven: MARIADB_ONLY,
+  },
+  {
     id: 'version-string',
     topic: 'Telling the servers apart',
     mysql: '`VERSION()` = 8.0.36, 5.7.44-log, …',

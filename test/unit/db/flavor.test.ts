@@ -12,7 +12,15 @@ import { assemble } from '../../../src/schema/introspect.js'
 import { insertShape } from '../../../src/sync/insert-encoder.js'
 import { isLocalInfileRefused, loadDataStatement } from '../../../src/sync/load-data.js'
 import type { WriteTarget } from '../../../src/sync/write.js'
-import { chunkHashSql, columnImage, keyAtSql, keyTerms } from '../../../src/validate/checksum-sql.js'
+import {
+  CONCAT_MAX_BYTES,
+  chunkConcatSql,
+  chunkHashSql,
+  columnImage,
+  concatFits,
+  keyAtSql,
+  keyTerms,
+} from '../../../src/validate/checksum-sql.js'
 import { README, readmeWithTable } from '../../support/compat-table.js'
 import { col, table } from '../schema/helpers.js'
 
@@ -288,6 +296,16 @@ describe('local-infile', () => {
   })
 })
 
+describe('group-concat-max-len', () => {
+  it('joins a chunk only where it fits the session cap dbsync sets on both servers', () => {
+    const cols = [col('id', 'int'), col('v', 'varchar(50)')]
+    expect(chunkConcatSql('t', cols, [], null)).toContain('GROUP_CONCAT(')
+    expect(CONCAT_MAX_BYTES).toBeLessThanOrEqual(4294967295) // MariaDB's maximum
+    expect(concatFits(cols, 10_000)).toBe(true)
+    expect(concatFits(cols, 1_000_000)).toBe(false)
+  })
+})
+
 describe('no-cte-window', () => {
   const CTE_OR_WINDOW =
     /\bWITH\s+(RECURSIVE\s+)?`?\w+`?\s*(\([^)]*\)\s*)?AS\s*\(|\bOVER\s*\(|\bOVER\s+`?\w+`?\s*$|\bWINDOW\s+`?\w+`?\s+AS\b/i
@@ -305,6 +323,7 @@ describe('no-cte-window', () => {
       upsertSql(mysql57),
       renderCreateTable(def, mysql57),
       chunkHashSql('t', def.columns, ['1=1'], null),
+      chunkConcatSql('t', def.columns, ['1=1'], null),
       keyAtSql('t', keys, ['1=1'], 10),
       loadDataStatement(w as unknown as WriteTarget),
     ]
