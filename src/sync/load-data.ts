@@ -18,7 +18,7 @@ import type { WriteTarget } from './write.js'
  * REPLACE: a resumed load may meet rows an earlier attempt wrote; they are replaced, never doubled.
  * `_dlt_load_id` is the same for every row of a statement, so it is set once here (a constant in the SET
  * clause, which MySQL and MariaDB both take) instead of sent on every row: on narrow rows it was about a
- * third of the text.
+ * quarter of the text (18 of about 75 bytes a row).
  */
 export function loadDataStatement(w: WriteTarget): string {
   const targets: string[] = []
