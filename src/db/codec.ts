@@ -44,8 +44,8 @@ export interface ColumnCodec {
   literal(value: Buffer | null): string
   /**
    * The same value's literal written as bytes (the INSERT path), for the non-NULL value at
-   * `v[start..end)`: the rule of `literal`, except that ASCII text is quoted rather than hex-encoded
-   * where that is exact (sql-writer.ts canQuote).
+   * `v[start..end)`: the rule of `literal`, except that text is quoted rather than hex-encoded where that
+   * is exact (sql-writer.ts canQuote: ASCII, or valid UTF-8 in a utf8mb4 column).
    */
   write(out: SqlWriter, v: Buffer, start: number, end: number): void
 }
@@ -144,6 +144,7 @@ export function columnCodec(c: CodecColumn, targetFlavor: Flavor): ColumnCodec {
       const intro = `_${kind === 'utf8' ? 'utf8mb4' : targetFlavor.charsetName(charset)}`
       const introBytes = Buffer.from(intro, 'latin1')
       const quotable = QUOTABLE_CHARSETS.has(charset)
+      const utf8 = charset === 'utf8mb4'
       return {
         name,
         kind,
@@ -151,7 +152,7 @@ export function columnCodec(c: CodecColumn, targetFlavor: Flavor): ColumnCodec {
         literal: (v) => (v === null ? 'NULL' : `${intro} X'${v.toString('hex')}'`),
         write: (out, v, s, e) => {
           out.raw(introBytes)
-          if (quotable && canQuote(v, s, e)) {
+          if (quotable && canQuote(v, s, e, utf8)) {
             out.quoted(v, s, e)
           } else {
             out.byte(0x20)

@@ -2,14 +2,15 @@
  * SQL text written as bytes: the INSERT path encodes each row's literals straight into the statement's
  * Buffer as the row arrives (sync/insert-encoder.ts), as the LOAD DATA path does with its text, instead
  * of building a string per value. A statement is handed to mysql2 as one string decoded from these bytes
- * (mysql2 takes no Buffer for SQL text); that round trip is exact because values are written in ASCII
- * only (quoted ASCII text, hex, digits) and identifiers as UTF-8. ASCII values keep the string one byte
- * per character: measured on the INSERT path, quoting non-ASCII text too (as UTF-8, making every statement
- * a two-byte string) cost about 40 MB more peak RSS for no gain in time.
+ * (mysql2 takes no Buffer for SQL text); that round trip is exact because everything written is ASCII or
+ * valid UTF-8 (quoted text is checked by canQuote, identifiers are JS strings), and mysql2 encodes the
+ * string back as UTF-8, the connection's character set: these very bytes. A statement with non-ASCII text
+ * becomes a two-byte string, twice its bytes: insert-encoder.ts caps those statements at half the size.
  */
 
 const QUOTE = 0x27
 const BACKSLASH = 0x5c
+const ZERO = 0x30
 const HEX = Buffer.from('0123456789abcdef', 'latin1')
 
 /**
@@ -29,8 +30,8 @@ export const STATEMENT_BUFFER = 128 * 1024
 export class SqlWriter {
   buf: Buffer = spare.pop() ?? Buffer.allocUnsafe(STATEMENT_BUFFER)
   len = 0
-  /** Whether anything but ASCII was written (identifiers): the text is then decoded as UTF-8. */
-  private wide = false
+  /** Whether anything but ASCII was written (identifiers, quoted UTF-8): the text is decoded as UTF-8. */
+  wide = false
 
   /** The buffer, grown if needed to take `n` more bytes. */
   room(n: number): Buffer {
@@ -86,18 +87,32 @@ export class SqlWriter {
     this.len = o
   }
 
-  /** `'..'` with each quote doubled: only for bytes `canQuote` accepted. */
+  /**
+   * `'..'` with each quote doubled and a backslash or NUL escaped (`\\`, `\0`: the session's sql_mode
+   * keeps backslash escapes on, db/connect.ts): only for bytes `canQuote` accepted.
+   */
   quoted(v: Buffer, start: number, end: number): void {
     const buf = this.room(2 + (end - start) * 2)
     let o = this.len
+    let high = 0
     buf[o++] = QUOTE
     for (let i = start; i < end; i++) {
       const b = v[i]!
+      high |= b
+      if (b === QUOTE) {
+        buf[o++] = QUOTE
+      } else if (b === BACKSLASH) {
+        buf[o++] = BACKSLASH
+      } else if (b === 0) {
+        buf[o++] = BACKSLASH
+        buf[o++] = ZERO
+        continue
+      }
       buf[o++] = b
-      if (b === QUOTE) buf[o++] = QUOTE
     }
     buf[o++] = QUOTE
     this.len = o
+    if (high >= 0x80) this.wide = true
   }
 
   /** The text written so far, as the string mysql2 sends (encoded as UTF-8, these very bytes). */
@@ -116,17 +131,45 @@ export class SqlWriter {
 const EMPTY = Buffer.alloc(0)
 
 /**
- * Whether a value may be written as a quoted literal (`'..'`, quotes doubled) rather than in hex, which
- * doubles its bytes: ASCII without a backslash or a NUL byte, which the server reads byte for byte whatever
- * its sql_mode (a backslash means an escape unless NO_BACKSLASH_ESCAPES is set; doubled quotes mean one
- * quote either way). Everything else goes in hex.
+ * Whether a value may be written as a quoted literal (`'..'`) rather than in hex, which doubles its bytes:
+ * ASCII always (quotes doubled, backslash and NUL escaped); with `utf8`, for a column whose character set
+ * is utf8mb4, any valid UTF-8 too. The statement crosses mysql2 as a JS string and back to UTF-8, and the
+ * server checks the text against the column's character set, so invalid UTF-8 (stray bytes, overlong
+ * forms, surrogates, past U+10FFFF) must not be quoted: it goes in hex, byte for byte. Non-ASCII text of
+ * other character sets (latin1's é is one byte, not UTF-8) goes in hex too.
  */
-export function canQuote(v: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
+export function canQuote(v: Buffer, start: number, end: number, utf8 = false): boolean {
+  let i = start
+  while (i < end) {
     const b = v[i]!
-    if (b === BACKSLASH || b === 0 || b >= 0x80) return false
+    if (b < 0x80) {
+      i++
+      continue
+    }
+    if (!utf8) return false
+    const n = utf8Length(v, i, end)
+    if (n === 0) return false
+    i += n
   }
   return true
+}
+
+/** The length of the valid UTF-8 sequence at `v[i]` (a lead byte of 0x80 or more), or 0 (RFC 3629). */
+function utf8Length(v: Buffer, i: number, end: number): number {
+  const b = v[i]!
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < end && v[i + k]! >= lo && v[i + k]! <= hi
+  if (b >= 0xc2 && b <= 0xdf) return cont(1) ? 2 : 0
+  if (b >= 0xe0 && b <= 0xef) {
+    const lo = b === 0xe0 ? 0xa0 : 0x80
+    const hi = b === 0xed ? 0x9f : 0xbf
+    return cont(1, lo, hi) && cont(2) ? 3 : 0
+  }
+  if (b >= 0xf0 && b <= 0xf4) {
+    const lo = b === 0xf0 ? 0x90 : 0x80
+    const hi = b === 0xf4 ? 0x8f : 0xbf
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0
+  }
+  return 0
 }
 
 const D0 = 0x30

@@ -227,9 +227,9 @@ own.describe('odd values', () => {
     expect(first.byTable.wide?.status).toBe('ok')
     await expectSame('wide', ['id'])
 
-    // Incremental upserts carry binary and non-ASCII values as hex literals, twice their size: 1.4 MB fits
-    // in a 4 MiB packet, 3.5 MB of text made non-ASCII by one 'é' does not, and that row's table fails,
-    // naming the row and the size.
+    // Incremental upserts carry binary values as hex literals, twice their size: 1.4 MB fits in a 4 MiB
+    // packet; 3.5 MB of text (quoted, UTF-8) with 300 KB of binary (600 KB in hex) does not, and that row's
+    // table fails, naming the row and the size.
     await dbs.source.query(
       "UPDATE wide SET updated_at = '2024-02-01', b = REPEAT(x'ff00', 700000) WHERE id = 1",
     )
@@ -239,7 +239,9 @@ own.describe('odd values', () => {
     const [before] = await dbs.target.query(
       'SELECT id, MD5(b) AS b, MD5(t) AS t, updated_at FROM wide ORDER BY id',
     )
-    await dbs.source.query("UPDATE wide SET updated_at = '2024-03-01', t = CONCAT('é', t) WHERE id = 2")
+    await dbs.source.query(
+      "UPDATE wide SET updated_at = '2024-03-01', t = CONCAT('é', t), b = REPEAT(x'ff', 300000) WHERE id = 2",
+    )
     const tooBig = await sync(file, 1)
     const error = tooBig.byTable.wide?.error ?? ''
     expect(error).toMatch(

@@ -5,8 +5,9 @@ import { ownServer } from '../support/external.js'
 import { ownTargetDatabases } from '../support/own-dbs.js'
 
 // The INSERT path writes each value's literal as bytes while the row arrives (insert-encoder.ts): text
-// quoted where that is exact (ASCII), hex otherwise. Every edge of that rule, through a first load into a fresh
-// table (plain INSERTs, two connections), an incremental merge (upserts) and a full refresh.
+// quoted where that is exact (ASCII, or valid UTF-8 in a utf8mb4 column; backslash and NUL escaped), hex
+// otherwise. Every edge of that rule, through a first load into a fresh table (plain INSERTs, two
+// connections), an incremental merge (upserts) and a full refresh.
 const own = ownServer('a target server started with --local-infile=0')
 
 const DDL = `CREATE TABLE edge (
