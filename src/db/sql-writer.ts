@@ -1,11 +1,12 @@
 /*
  * SQL text written as bytes: the INSERT path encodes each row's literals straight into the statement's
  * Buffer as the row arrives (sync/insert-encoder.ts), as the LOAD DATA path does with its text, instead
- * of building a string per value. A statement is handed to mysql2 as one string decoded from these bytes
- * (mysql2 takes no Buffer for SQL text); that round trip is exact because everything written is ASCII or
- * valid UTF-8 (quoted text is checked by canQuote, identifiers are JS strings), and mysql2 encodes the
- * string back as UTF-8, the connection's character set: these very bytes. A statement with non-ASCII text
- * becomes a two-byte string, twice its bytes: insert-encoder.ts caps those statements at half the size.
+ * of building a string per value. A statement's bytes are sent as its packet (db/driver-bytes.ts); where
+ * they cannot be, as one string decoded from them (mysql2 takes no Buffer for SQL text). That round trip
+ * is exact too because everything written is ASCII or valid UTF-8 (quoted text is checked by canQuote,
+ * identifiers are JS strings), and mysql2 encodes the string back as UTF-8, the connection's character
+ * set: these very bytes. A statement with non-ASCII text becomes a two-byte string, twice its bytes:
+ * insert-encoder.ts caps those statements at half the size.
  */
 
 const QUOTE = 0x27
@@ -29,7 +30,12 @@ export const STATEMENT_BUFFER = 128 * 1024
 /** A growable byte buffer of SQL text. */
 export class SqlWriter {
   buf: Buffer = spare.pop() ?? Buffer.allocUnsafe(STATEMENT_BUFFER)
-  len = 0
+  len: number
+
+  /** `start`: bytes kept free before the text (a packet header, db/driver-bytes.ts). */
+  constructor(readonly start = 0) {
+    this.len = start
+  }
   /** Whether anything but ASCII was written (identifiers, quoted UTF-8): the text is decoded as UTF-8. */
   wide = false
 
@@ -117,7 +123,7 @@ export class SqlWriter {
 
   /** The text written so far, as the string mysql2 sends (encoded as UTF-8, these very bytes). */
   text(): string {
-    return this.buf.toString(this.wide ? 'utf8' : 'latin1', 0, this.len)
+    return this.buf.toString(this.wide ? 'utf8' : 'latin1', this.start, this.len)
   }
 
   /** Give the buffer back for later statements; the writer is not used again. */

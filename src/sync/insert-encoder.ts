@@ -1,9 +1,11 @@
 import type { ColumnCodec } from '../db/codec.js'
 import type { Db } from '../db/connect.js'
+import { PACKET_HEADER_ROOM } from '../db/driver-bytes.js'
 import { quoteId } from '../db/quote.js'
 import { SqlWriter } from '../db/sql-writer.js'
 import { SyncError } from '../errors.js'
 import { LOAD_ID_COLUMN, ROW_ID_COLUMN } from '../schema/table-def.js'
+import { MD5_B64URL_LENGTH, md5Base64url } from './md5.js'
 import type { RawRow } from './read.js'
 import { rowId } from './row-id.js'
 
@@ -161,7 +163,7 @@ export class InsertEncoder {
 
   private startRow(): SqlWriter {
     if (this.out === null) {
-      this.out = new SqlWriter()
+      this.out = new SqlWriter(PACKET_HEADER_ROOM)
       this.out.utf8(this.shape.head)
     }
     const out = this.out
@@ -175,7 +177,7 @@ export class InsertEncoder {
 
   private endRow(out: SqlWriter): void {
     out.raw(this.tupleEnd)
-    out.ascii(rowId(this.lastKey, this.keyPositions, this.w.loadId, this.ordinalBase + this.rows))
+    this.writeRowId(out)
     out.byte(0x27)
     out.byte(0x29)
     this.rows++
@@ -201,7 +203,7 @@ export class InsertEncoder {
       return
     }
     // The row does not fit: the statement ends before it, and a new one starts with it.
-    const next = new SqlWriter()
+    const next = new SqlWriter(PACKET_HEADER_ROOM)
     next.utf8(this.shape.head)
     next.raw(out.buf, this.rowStart + 1, out.len)
     next.wide ||= out.wide
@@ -209,6 +211,21 @@ export class InsertEncoder {
     this.closeStatement()
     this.out = next
     this.inStatement = 1
+  }
+
+  /**
+   * `_dlt_id` (row-id.ts): for a one-column key, its MD5 computed where the key's bytes lie and written in
+   * place (md5.ts, as the bulk path does), not through node:crypto and a string per row.
+   */
+  private writeRowId(out: SqlWriter): void {
+    if (this.keyPositions.length === 1) {
+      const key = this.lastKey[0] ?? EMPTY
+      const buf = out.room(MD5_B64URL_LENGTH)
+      md5Base64url(key, 0, key.length, buf, out.len)
+      out.len += MD5_B64URL_LENGTH
+      return
+    }
+    out.ascii(rowId(this.lastKey, this.keyPositions, this.w.loadId, this.ordinalBase + this.rows))
   }
 
   private closeStatement(): void {
@@ -221,6 +238,7 @@ export class InsertEncoder {
 }
 
 const NULL = Buffer.from('NULL', 'latin1')
+const EMPTY = Buffer.alloc(0)
 
 /** A row's key for messages: `(42)`, or `(no primary key)`. */
 function describeKey(key: Array<Buffer | null>): string {

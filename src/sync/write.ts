@@ -1,6 +1,9 @@
 import type { ResultSetHeader } from 'mysql2'
 import type { PoolConnection } from 'mysql2/promise'
 import type { Db } from '../db/connect.js'
+import { BYTES_QUERY_ENABLED, MAX_BYTES_PACKET, PACKET_HEADER_ROOM, queryBytes } from '../db/driver-bytes.js'
+import type { SqlWriter } from '../db/sql-writer.js'
+import { withDeadline } from '../observe/deadline.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
 import { InsertEncoder, type InsertTarget, insertShape, type Statement } from './insert-encoder.js'
 import type { TableProfile } from './job.js'
@@ -46,14 +49,38 @@ export function encodeInserts(w: WriteTarget, rows: RawRow[], ordinalBase = 0): 
 export async function sendInserts(conn: PoolConnection, w: WriteTarget, batch: InsertBatch) {
   const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0 }
   for (const s of batch.statements) {
-    // One string per statement, from its bytes: mysql2 takes SQL text only as a string.
-    const sql = s.sql.text()
-    s.sql.release()
-    // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
-    const [res] = await queryWithTimeout(conn, { sql }, w.timeoutMs)
-    addCounts(counts, res as ResultSetHeader, s.rows)
+    const res = await sendStatement(conn, s.sql, w.timeoutMs)
+    addCounts(counts, res, s.rows)
   }
   return counts
+}
+
+/**
+ * One statement: its bytes are the packet (driver-bytes.ts), so no string and no copy is made; the buffer
+ * goes back to the pool once the server answered (until then the socket may still be sending it). A
+ * statement too long for one packet goes as a string, which mysql2 splits.
+ */
+async function sendStatement(conn: PoolConnection, sql: SqlWriter, timeoutMs: number) {
+  if (!BYTES_QUERY_ENABLED || sql.start !== PACKET_HEADER_ROOM || sql.len > MAX_BYTES_PACKET) {
+    const text = sql.text()
+    sql.release()
+    // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
+    const [res] = await queryWithTimeout(conn, { sql: text }, timeoutMs)
+    return res as ResultSetHeader
+  }
+  const sent = queryBytes(conn, sql.buf, sql.len)
+  try {
+    return await withDeadline(sent, timeoutMs, () => {
+      // A destroyed connection never settles the query it was running: it is left behind, unheard.
+      sent.catch(() => undefined)
+      conn.destroy()
+      throw Object.assign(new Error(`query timed out after ${timeoutMs} ms`), {
+        code: 'PROTOCOL_SEQUENCE_TIMEOUT',
+      })
+    })
+  } finally {
+    sql.release()
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { columnCodec } from '../../../src/db/codec.js'
 import { detectFlavor } from '../../../src/db/flavor.js'
 import { InsertEncoder, type InsertTarget, insertShape } from '../../../src/sync/insert-encoder.js'
+import { rowId } from '../../../src/sync/row-id.js'
 
 const flavor = detectFlavor('10.11.6-MariaDB')
 const target: InsertTarget = {
@@ -25,9 +26,11 @@ function encode(
 ): Array<{ text: string; bytes: Buffer; rows: number }> {
   const enc = new InsertEncoder(target, insertShape(target))
   for (let i = 0; i < n; i++) enc.add([Buffer.from(String(i)), Buffer.from(note(i), 'utf8')])
-  return enc
-    .finish()
-    .map((s) => ({ text: s.sql.text(), bytes: Buffer.from(s.sql.buf.subarray(0, s.sql.len)), rows: s.rows }))
+  return enc.finish().map((s) => ({
+    text: s.sql.text(),
+    bytes: Buffer.from(s.sql.buf.subarray(s.sql.start, s.sql.len)),
+    rows: s.rows,
+  }))
 }
 
 describe('InsertEncoder', () => {
@@ -56,5 +59,13 @@ describe('InsertEncoder', () => {
     expect(statements.length).toBeGreaterThan(1)
     for (const s of statements) expect(Buffer.from(s.text, 'utf8').equals(s.bytes)).toBe(true)
     expect(statements.map((s) => s.text).join('')).toContain("(300,_utf8mb4'é 300 😀'")
+  })
+
+  it('writes the _dlt_id of row-id.ts, computed in place for a one-column key', () => {
+    const [first] = encode(3, () => 'n')
+    for (const id of ['0', '1', '2']) {
+      const expected = rowId([Buffer.from(id)], [0], '1.5', 0)
+      expect(first!.text).toContain(`(${id},_utf8mb4'n','1.5','${expected}')`)
+    }
   })
 })
