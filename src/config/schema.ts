@@ -103,7 +103,7 @@ const tableSettings = {
     range_rows: positiveInt().optional().describe('rows per key range (default 500000)'),
     workers: positiveInt()
       .optional()
-      .describe('key ranges one instance loads at once (default 4); workers: shared instances join in'),
+      .describe('key ranges one instance loads at once (default 2); workers: shared instances join in'),
   })
     .optional()
     .describe('load one big table in primary-key ranges at once, each resumable, swapped in when whole'),

@@ -27,10 +27,10 @@ tables:
 `)
     const p = await loadPipeline(file, { env: BASE_ENV })
     expect(p.tables.map((t) => t.parallel)).toEqual([
-      { aboveRows: 2_000_000, rangeRows: 100_000, workers: 4 },
+      { aboveRows: 2_000_000, rangeRows: 100_000, workers: 2 },
       { aboveRows: 0, rangeRows: 100_000, workers: 8 },
     ])
-    expect(DEFAULT_PARALLEL).toEqual({ aboveRows: 2_000_000, rangeRows: 500_000, workers: 4 })
+    expect(DEFAULT_PARALLEL).toEqual({ aboveRows: 2_000_000, rangeRows: 500_000, workers: 2 })
   })
 
   it('leaves the defaults to the load where nothing sets it, and names a bad value with its line', async () => {
