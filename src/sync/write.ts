@@ -69,9 +69,12 @@ async function sendStatement(conn: PoolConnection, sql: SqlWriter, timeoutMs: nu
     return res as ResultSetHeader
   }
   const sent = queryBytes(conn, sql.buf, sql.len)
+  let abandoned = false
   try {
     return await withDeadline(sent, timeoutMs, () => {
-      // A destroyed connection never settles the query it was running: it is left behind, unheard.
+      // A destroyed connection never settles the query it was running: it is left behind, unheard. Its
+      // buffer is not reused: end() still flushes what the socket holds of it.
+      abandoned = true
       sent.catch(() => undefined)
       conn.destroy()
       throw Object.assign(new Error(`query timed out after ${timeoutMs} ms`), {
@@ -79,7 +82,7 @@ async function sendStatement(conn: PoolConnection, sql: SqlWriter, timeoutMs: nu
       })
     })
   } finally {
-    sql.release()
+    if (!abandoned) sql.release()
   }
 }
 

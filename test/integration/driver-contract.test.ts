@@ -11,6 +11,7 @@ import {
   type RawRow,
   ROW_CONSUMED,
 } from '../../src/db/driver.js'
+import { BYTES_QUERY_ENABLED, PACKET_HEADER_ROOM, queryBytes } from '../../src/db/driver-bytes.js'
 import { repoRoot, writeTempPipeline } from '../support/cli.js'
 import { pipelineYaml } from '../support/compare.js'
 import { startProxy } from '../support/proxy.js'
@@ -105,6 +106,43 @@ describe('mysql2 as db/driver.ts uses it', () => {
       expect(results).toEqual([ROW_CONSUMED, ROW_CONSUMED])
       expect(hooked).toEqual(expected)
     } finally {
+      conn.release()
+    }
+  })
+
+  it('sends a statement from its own bytes as the COM_QUERY packet (driver-bytes.ts)', async () => {
+    expect(BYTES_QUERY_ENABLED).toBe(true)
+    const conn = await pool.promise().getConnection()
+    const db = `contract_bytes_${process.pid}_${Date.now()}`
+    /** `sql` after the header room, as sql-writer.ts lays a statement out. */
+    const bytes = (sql: string) => {
+      const text = Buffer.from(sql, 'utf8')
+      const buf = Buffer.alloc(PACKET_HEADER_ROOM + text.length + 10, 0xee)
+      text.copy(buf, PACKET_HEADER_ROOM)
+      return { buf, end: PACKET_HEADER_ROOM + text.length }
+    }
+    try {
+      await conn.query(`CREATE DATABASE ${db}`)
+      await conn.query(`USE ${db}`)
+      await conn.query('CREATE TABLE contract_bytes (id INT PRIMARY KEY, v VARCHAR(20))')
+      const insert = bytes("INSERT INTO contract_bytes VALUES (1, 'é'), (2, 'a\\\\b'), (3, NULL)")
+      const res = await queryBytes(conn, insert.buf, insert.end)
+      expect(res).toMatchObject({ affectedRows: 3 })
+      const [rows] = await conn.query('SELECT id, HEX(v) AS v FROM contract_bytes ORDER BY id')
+      expect(rows).toEqual([
+        { id: 1, v: 'C3A9' },
+        { id: 2, v: Buffer.from('a\\b').toString('hex').toUpperCase() },
+        { id: 3, v: null },
+      ])
+      // A statement the server refuses rejects with the server's error, and the connection goes on.
+      const wrong = bytes('INSERT INTO contract_bytes VALUES (1, NULL)')
+      await expect(queryBytes(conn, wrong.buf, wrong.end)).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' })
+      const [[one]] = (await conn.query('SELECT COUNT(*) AS n FROM contract_bytes')) as unknown as [
+        [{ n: number }],
+      ]
+      expect(Number(one.n)).toBe(3)
+    } finally {
+      await conn.query(`DROP DATABASE IF EXISTS ${db}`)
       conn.release()
     }
   })
