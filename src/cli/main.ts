@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander'
-import { openServerSockets } from '../db/driver.js'
+import { openServerSockets } from '../db/pool-book.js'
 import { DbsyncError, errorMessage } from '../errors.js'
 import { redact } from '../observe/redact.js'
 import { buildProgram, type CliContext } from './program.js'

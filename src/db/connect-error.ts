@@ -2,7 +2,7 @@ import { checkServerIdentity, type TLSSocket } from 'node:tls'
 import type { ConnectionOptions } from '../config/types.js'
 import { ConnectError } from '../errors.js'
 import { redact } from '../observe/redact.js'
-import { socketOf } from './driver.js'
+import { socketOf } from './pool-book.js'
 import { RSA_KEY_REFUSED } from './rsa-key.js'
 
 /** Node's host name check of a TLS connection's certificate against `host` (an IP address here). */

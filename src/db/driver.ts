@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module'
-import { connect as netConnect, type Socket } from 'node:net'
-import type { Pool as CorePool } from 'mysql2'
+import type { ResultSetHeader } from 'mysql2'
+import mysql from 'mysql2'
 import type { Connection, PoolConnection } from 'mysql2/promise'
 import { log } from '../observe/log.js'
 
 /*
- * The one place dbsync touches mysql2 beyond its public API, and the one place that knows how mysql2
- * reports a lost connection. Everything here is pinned to what test/integration/driver-contract.test.ts
+ * The one place dbsync touches mysql2 beyond its public API (the row hook, the statement-bytes packet),
+ * and the one place that knows how mysql2 reports a lost connection. Pool counts and sockets, which need
+ * only its public API, are kept in pool-book.ts. Everything here is pinned to what test/integration/driver-contract.test.ts
  * checks against mysql2's real objects on a real server; package.json pins mysql2 exactly for that reason.
  */
 
@@ -158,105 +159,92 @@ export function hookRowPackets(command: QueryCommand, onRow: (buf: Buffer, offse
   return hook
 }
 
-/** Every server socket of this process not yet closed, with its pool's label. */
-const serverSockets = new Map<Socket, string>()
+/*
+ * A COM_QUERY sent from bytes dbsync already holds, on the same tested mysql2 versions as the row hook.
+ * mysql2 takes SQL text only as a string: the INSERT path's statement bytes became a string (V8 heap) and
+ * then mysql2's own packet buffer, both garbage that, living as long as the statement runs on the server,
+ * got promoted to the old generation. This sends the statement's own buffer as the packet.
+ */
 
-/** What server sockets are still open, for the report of a process that does not exit (cli/main.ts). */
-export function openServerSockets(): string[] {
-  return [...serverSockets.values()]
+/** Only on the mysql2 versions the contract test covers; elsewhere statements go as strings. */
+export const BYTES_QUERY_ENABLED = rowHookSupported(MYSQL2_VERSION)
+/** Bytes a statement buffer keeps free at its start for the packet header (the longest form). */
+export const PACKET_HEADER_ROOM = 7
+/** mysql2's client flag for query attributes: COM_QUERY then carries two more header bytes. */
+const CLIENT_QUERY_ATTRIBUTES = 0x08000000
+/** Packets this long or longer are split by mysql2; those go as strings (sql-writer text()). */
+export const MAX_BYTES_PACKET = 16777215 - 16
+
+interface CoreQuery {
+  _connection: unknown
+  options: unknown
+  _queryOptions: object
+  _setTimeout(): void
 }
+type QueryClass = new (options: object, cb: (err: Error | null, res?: unknown) => void) => CoreQuery
 
-/** Connection counts of one pool, from its public events (PoolBook). */
-export interface PoolCounts {
-  inUse: number
-  idle: number
+/** mysql2's Query command class, taken from a command mysql2 itself made (its module is not exported). */
+const Query = (
+  mysql as unknown as {
+    createQuery(o: object, cb: () => void, _: undefined, config: object): { constructor: QueryClass }
+  }
+).createQuery({ sql: '' }, () => undefined, undefined, {}).constructor
+const resultsetHeader = (Query.prototype as unknown as { resultsetHeader: unknown }).resultsetHeader
+const queryOptions = (
+  mysql as unknown as { ConnectionConfig: { queryOptions(c: unknown, o: object): unknown } }
+).ConnectionConfig.queryOptions
+
+/** Query's start(), with the packet built from `buf[PACKET_HEADER_ROOM..end)` instead of a string. */
+class BytesQuery extends Query {
+  constructor(
+    private readonly buf: Buffer,
+    private readonly end: number,
+    cb: (err: Error | null, res?: unknown) => void,
+  ) {
+    super({ sql: '' }, cb)
+  }
+
+  start(
+    _packet: unknown,
+    connection: {
+      config: { clientFlags: number }
+      serverCapabilityFlags?: number
+      writePacket(p: object): void
+    },
+  ) {
+    this._connection = connection
+    this.options = queryOptions(connection.config, this._queryOptions)
+    this._setTimeout()
+    const flags = connection.config.clientFlags & (connection.serverCapabilityFlags ?? 0)
+    const attrs = (flags & CLIENT_QUERY_ATTRIBUTES) !== 0
+    // COM_QUERY: 3-byte length, sequence id, command 0x03, then (with query attributes) a parameter
+    // count of 0 and one parameter set, then the SQL text.
+    const start = attrs ? 0 : 2
+    const packet = this.buf.subarray(start, this.end)
+    packet[4] = 0x03
+    if (attrs) {
+      packet[5] = 0
+      packet[6] = 1
+    }
+    connection.writePacket({
+      buffer: packet,
+      length: () => packet.length,
+      writeHeader(sequenceId: number) {
+        packet.writeUIntLE(packet.length - 4, 0, 3)
+        packet[3] = sequenceId
+      },
+    })
+    return resultsetHeader
+  }
 }
 
 /**
- * Our own record of a pool's connections, kept from mysql2's public pool events and the sockets: counts
- * for the pool gauges, and every socket, so that a close a stalled peer never acknowledges can still be
- * cut (mysql2's destroy() only half-closes with stream.end(), and a half-open socket keeps the process
- * alive). A connection handed straight from one request to a queued one emits no event: it stays busy.
+ * Run the SQL text in `buf[PACKET_HEADER_ROOM..end)` on `conn`; resolves with the server's OK result. The
+ * buffer must stay unchanged until the returned promise settles (the socket may still be sending it).
  */
-export class PoolBook {
-  private readonly sockets = new Set<Socket>()
-  private readonly pooled = new Set<unknown>()
-  private readonly busy = new Set<unknown>()
-  private wasCut = false
-
-  /** `label` names the pool in the report of a process held open (side and address, no credentials). */
-  constructor(private readonly label: string) {}
-
-  /**
-   * For mysql2's public `stream` option: open each connection's socket here, so that it is in the book
-   * from its first byte. A pool emits 'connection' only for a handshake that finished before pool.end();
-   * one still connecting then gets a Quit queued behind its handshake and no event, and when the peer
-   * stalls or never answers that Quit, only cut() can end it. Keepalive and no-delay as mysql2 sets them.
-   */
-  socketFactory(host: string, port: number, keepAliveMs: number): () => Socket {
-    return () => {
-      const socket = netConnect({
-        host,
-        port,
-        noDelay: true,
-        keepAlive: true,
-        keepAliveInitialDelay: keepAliveMs,
-      })
-      this.track(socket)
-      return socket
-    }
-  }
-
-  private track(socket: Socket): void {
-    if (this.sockets.has(socket)) return
-    // A straggler opening a connection after the cut (a retry racing the close) gets none.
-    if (this.wasCut) socket.destroy()
-    this.sockets.add(socket)
-    serverSockets.set(socket, this.label)
-    socket.once('close', () => {
-      this.sockets.delete(socket)
-      serverSockets.delete(socket)
-    })
-  }
-
-  /** Follow the pool's connections: 'connection' adds one, 'acquire'/'release' move it. */
-  follow(core: CorePool): void {
-    core.on('acquire', (conn) => {
-      if (this.pooled.has(conn)) this.busy.add(conn)
-    })
-    core.on('release', (conn) => this.busy.delete(conn))
-  }
-
-  /** Remember a connection's socket (a pooled one also counts toward the gauges); null when it has none. */
-  watch(conn: unknown, pooled: boolean): Socket | null {
-    const socket = socketOf(conn)
-    if (!socket) return null
-    // After a TLS upgrade the connection's stream is the TLS socket over the one socketFactory opened.
-    this.track(socket)
-    if (pooled) {
-      this.pooled.add(conn)
-      // 'acquire' comes after 'connection' for a new connection: it is busy from the start.
-      this.busy.add(conn)
-    }
-    socket.once('close', () => {
-      this.pooled.delete(conn)
-      this.busy.delete(conn)
-    })
-    return socket
-  }
-
-  counts(): PoolCounts {
-    return { inUse: this.busy.size, idle: Math.max(0, this.pooled.size - this.busy.size) }
-  }
-
-  /** Cut every socket at once: queries in flight fail with PROTOCOL_CONNECTION_LOST, nothing stays open. */
-  cut(): void {
-    this.wasCut = true
-    for (const socket of this.sockets) socket.destroy()
-  }
-}
-
-/** The socket under a mysql2 connection (its `stream`), or null. */
-export function socketOf(conn: unknown): Socket | null {
-  return (conn as { stream?: Socket } | null)?.stream ?? null
+export function queryBytes(conn: PoolConnection, buf: Buffer, end: number): Promise<ResultSetHeader> {
+  return new Promise((resolve, reject) => {
+    const cmd = new BytesQuery(buf, end, (err, res) => (err ? reject(err) : resolve(res as ResultSetHeader)))
+    ;(coreConnection(conn) as unknown as { addCommand(c: unknown): void }).addCommand(cmd)
+  })
 }

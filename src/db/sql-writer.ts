@@ -1,7 +1,7 @@
 /*
  * SQL text written as bytes: the INSERT path encodes each row's literals straight into the statement's
  * Buffer as the row arrives (sync/insert-encoder.ts), as the LOAD DATA path does with its text, instead
- * of building a string per value. A statement's bytes are sent as its packet (db/driver-bytes.ts); where
+ * of building a string per value. A statement's bytes are sent as its packet (db/driver.ts queryBytes); where
  * they cannot be, as one string decoded from them (mysql2 takes no Buffer for SQL text). That round trip
  * is exact too because everything written is ASCII or valid UTF-8 (quoted text is checked by canQuote,
  * identifiers are JS strings), and mysql2 encodes the string back as UTF-8, the connection's character
@@ -32,7 +32,7 @@ export class SqlWriter {
   buf: Buffer = spare.pop() ?? Buffer.allocUnsafe(STATEMENT_BUFFER)
   len: number
 
-  /** `start`: bytes kept free before the text (a packet header, db/driver-bytes.ts). */
+  /** `start`: bytes kept free before the text (a packet header, db/driver.ts queryBytes). */
   constructor(readonly start = 0) {
     this.len = start
   }

@@ -1,6 +1,6 @@
 import type { ColumnCodec } from '../db/codec.js'
 import type { Db } from '../db/connect.js'
-import { PACKET_HEADER_ROOM } from '../db/driver-bytes.js'
+import { PACKET_HEADER_ROOM } from '../db/driver.js'
 import { quoteId } from '../db/quote.js'
 import { SqlWriter } from '../db/sql-writer.js'
 import { SyncError } from '../errors.js'

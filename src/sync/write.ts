@@ -1,7 +1,7 @@
 import type { ResultSetHeader } from 'mysql2'
 import type { PoolConnection } from 'mysql2/promise'
 import type { Db } from '../db/connect.js'
-import { BYTES_QUERY_ENABLED, MAX_BYTES_PACKET, PACKET_HEADER_ROOM, queryBytes } from '../db/driver-bytes.js'
+import { BYTES_QUERY_ENABLED, MAX_BYTES_PACKET, PACKET_HEADER_ROOM, queryBytes } from '../db/driver.js'
 import type { SqlWriter } from '../db/sql-writer.js'
 import { withDeadline } from '../observe/deadline.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
@@ -56,7 +56,7 @@ export async function sendInserts(conn: PoolConnection, w: WriteTarget, batch: I
 }
 
 /**
- * One statement: its bytes are the packet (driver-bytes.ts), so no string and no copy is made; the buffer
+ * One statement: its bytes are the packet (db/driver.ts queryBytes), so no string and no copy is made; the buffer
  * goes back to the pool once the server answered (until then the socket may still be sending it). A
  * statement too long for one packet goes as a string, which mysql2 splits.
  */

@@ -4,14 +4,15 @@ import { type AddressInfo, createServer, connect as netConnect, type Socket } fr
 import mysql, { type Pool as CorePool, type PoolConnection } from 'mysql2'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import {
+  BYTES_QUERY_ENABLED,
   hookRowPackets,
-  openServerSockets,
-  PoolBook,
+  PACKET_HEADER_ROOM,
   type QueryCommand,
+  queryBytes,
   type RawRow,
   ROW_CONSUMED,
 } from '../../src/db/driver.js'
-import { BYTES_QUERY_ENABLED, PACKET_HEADER_ROOM, queryBytes } from '../../src/db/driver-bytes.js'
+import { openServerSockets, PoolBook } from '../../src/db/pool-book.js'
 import { repoRoot, writeTempPipeline } from '../support/cli.js'
 import { pipelineYaml } from '../support/compare.js'
 import { startProxy } from '../support/proxy.js'
@@ -110,7 +111,7 @@ describe('mysql2 as db/driver.ts uses it', () => {
     }
   })
 
-  it('sends a statement from its own bytes as the COM_QUERY packet (driver-bytes.ts)', async () => {
+  it('sends a statement from its own bytes as the COM_QUERY packet (db/driver.ts queryBytes)', async () => {
     expect(BYTES_QUERY_ENABLED).toBe(true)
     const conn = await pool.promise().getConnection()
     const db = `contract_bytes_${process.pid}_${Date.now()}`
