@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
 import type { ResultSetHeader } from 'mysql2'
 import mysql from 'mysql2'
 import type { Connection, PoolConnection } from 'mysql2/promise'
@@ -77,6 +78,24 @@ export function coreConnection(conn: PoolConnection | Connection): CoreConnectio
 export function onConnectionLost(core: CoreConnection, lost: (err: Error) => void): () => void {
   core.on('error', lost)
   return () => core.removeListener('error', lost)
+}
+
+/**
+ * Destroy a connection so that every command still on it fails (PROTOCOL_CONNECTION_LOST) instead of never
+ * settling. mysql2's destroy() marks the connection as closing and then ignores its socket's close, so a
+ * query left on it (a read prefetched when the attempt failed on the other side, the snapshot closed under
+ * it) stayed pending for good, and the timer bounding it by query_timeout held a finished run's process
+ * open for that long. Cutting the socket first is a network cut as mysql2 knows it: it fails what is in
+ * flight and queued, and the pool drops the connection; destroy() then finds nothing left to do.
+ */
+export function destroyConnection(conn: PoolConnection | Connection): void {
+  const socket = (coreConnection(conn) as unknown as { stream?: Socket }).stream
+  if (!socket || socket.destroyed) {
+    conn.destroy()
+    return
+  }
+  socket.once('close', () => conn.destroy())
+  socket.destroy()
 }
 
 /** How mysql2 and Node name a connection that is gone: mysql2's own codes, the socket's, and the client's. */

@@ -1,5 +1,5 @@
 import type { PoolConnection } from 'mysql2/promise'
-import { coreConnection, onConnectionLost } from '../db/driver.js'
+import { coreConnection, destroyConnection, onConnectionLost } from '../db/driver.js'
 import { approxBytes, type RawRow } from './read.js'
 
 /**
@@ -54,7 +54,7 @@ export async function* streamBatches(
       },
     )
     stream.destroy(err)
-    conn.destroy()
+    destroyConnection(conn)
   }
   try {
     for await (const row of stream) {

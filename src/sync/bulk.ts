@@ -1,5 +1,12 @@
 import type { PoolConnection } from 'mysql2/promise'
-import { coreConnection, hookRowPackets, onConnectionLost, type RawRow, ROW_CONSUMED } from '../db/driver.js'
+import {
+  coreConnection,
+  destroyConnection,
+  hookRowPackets,
+  onConnectionLost,
+  type RawRow,
+  ROW_CONSUMED,
+} from '../db/driver.js'
 import { errorMessage } from '../errors.js'
 import { log } from '../observe/log.js'
 import type { StateUpdate } from '../state/sync-state.js'
@@ -51,9 +58,8 @@ export interface StreamOptions {
 }
 
 /**
- * Stream `text` on `conn` and yield its rows as encoded batches. The connection is paused (and with it the
- * socket, so the server waits) while a finished batch is waiting to be taken: one batch is encoded ahead
- * of the writer, never more.
+ * Stream `text` on `conn` and yield its rows as encoded batches. The connection (and its socket) is paused
+ * while a finished batch waits to be taken: one batch is encoded ahead of the writer, never more.
  */
 export async function* encodedBatches(
   conn: PoolConnection,
@@ -81,7 +87,7 @@ export async function* encodedBatches(
       new Error(`no rows from the source for ${opts.idleTimeoutMs} ms: the connection stalled`),
       { code: 'ETIMEDOUT' },
     )
-    conn.destroy()
+    destroyConnection(conn)
     notify()
   }, opts.idleTimeoutMs)
   const rowDone = () => {
@@ -146,7 +152,7 @@ export async function* encodedBatches(
     stopListening()
     if (!ended) {
       // Stopped early (an error, a shutdown, a stall): the connection is mid-result and cannot be reused.
-      conn.destroy()
+      destroyConnection(conn)
     }
   }
 }
@@ -157,14 +163,9 @@ const SAMPLE = 16
 function finishBatch(encoder: RowEncoder, final = false): EncodedBatch {
   const key = encoder.lastKey
   const lastKey = key.length > 0 ? key.map((v) => v ?? EMPTY) : null
-  return {
-    rows: encoder.rows,
-    bytes: encoder.bytes,
-    chunks: encoder.finish(),
-    lastKey,
-    buffers: encoder.buffers,
-    final,
-  }
+  const { rows, bytes } = encoder
+  const chunks = encoder.finish()
+  return { rows, bytes, chunks, lastKey, buffers: encoder.buffers, final }
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -239,7 +240,7 @@ export async function loadDataAccepted(w: WriteTarget): Promise<boolean> {
     return true
   } finally {
     if (ok) conn.release()
-    else conn.destroy()
+    else destroyConnection(conn)
   }
 }
 

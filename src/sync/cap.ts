@@ -1,5 +1,6 @@
 import type { Connection } from 'mysql2/promise'
 import type { Db } from '../db/connect.js'
+import { destroyConnection } from '../db/driver.js'
 import { quoteString } from '../db/quote.js'
 import type { ColumnDef } from '../schema/table-def.js'
 
@@ -116,8 +117,8 @@ export async function readRunCap(source: Db, opts: CapOptions = {}): Promise<Run
       warning,
     }
   } finally {
-    if (ok) await conn.end().catch(() => conn.destroy())
-    else conn.destroy()
+    if (ok) await conn.end().catch(() => destroyConnection(conn))
+    else destroyConnection(conn)
   }
 }
 

@@ -1,5 +1,11 @@
 import type { PoolConnection } from 'mysql2/promise'
-import { coreConnection, hookRowPackets, onConnectionLost, ROW_CONSUMED } from '../db/driver.js'
+import {
+  coreConnection,
+  destroyConnection,
+  hookRowPackets,
+  onConnectionLost,
+  ROW_CONSUMED,
+} from '../db/driver.js'
 import { withDeadline } from '../observe/deadline.js'
 import type { InsertEncoder } from './insert-encoder.js'
 import { type KeysetQuery, keysetText, nextLimit, type RawRow } from './read.js'
@@ -76,7 +82,7 @@ async function readInto(
   try {
     // Not mysql2's `timeout` option, whose timer outlives a cut connection (read.ts queryWithTimeout).
     await withDeadline(done, q.timeoutMs, () => {
-      conn.destroy()
+      destroyConnection(conn)
       throw Object.assign(new Error(`query timed out after ${q.timeoutMs} ms`), {
         code: 'PROTOCOL_SEQUENCE_TIMEOUT',
       })

@@ -1,5 +1,5 @@
 import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2/promise'
-import type { RawRow } from '../db/driver.js'
+import { destroyConnection, type RawRow } from '../db/driver.js'
 import { type KeyTerm, keysAfter } from '../db/keyset.js'
 import { withDeadline } from '../observe/deadline.js'
 
@@ -86,7 +86,7 @@ export async function queryWithTimeout(
   return withDeadline(query, timeoutMs, () => {
     // A destroyed connection never settles the query it was running: it is left behind, unheard.
     query.catch(() => undefined)
-    conn.destroy()
+    destroyConnection(conn)
     throw Object.assign(new Error(`query timed out after ${timeoutMs} ms`), {
       code: 'PROTOCOL_SEQUENCE_TIMEOUT',
     })

@@ -1,5 +1,6 @@
 import type { PoolConnection } from 'mysql2/promise'
 import type { Db } from '../db/connect.js'
+import { destroyConnection } from '../db/driver.js'
 
 /** A source connection inside one consistent snapshot. */
 export interface Snapshot {
@@ -26,19 +27,19 @@ export async function openSnapshot(source: Db): Promise<Snapshot> {
         if (closed) return
         closed = true
         if (failed) {
-          conn.destroy()
+          destroyConnection(conn)
           return
         }
         try {
           await conn.query('COMMIT')
           conn.release()
         } catch {
-          conn.destroy()
+          destroyConnection(conn)
         }
       },
     }
   } catch (err) {
-    conn.destroy()
+    destroyConnection(conn)
     throw err
   }
 }

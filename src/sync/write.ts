@@ -1,7 +1,13 @@
 import type { ResultSetHeader } from 'mysql2'
 import type { PoolConnection } from 'mysql2/promise'
 import type { Db } from '../db/connect.js'
-import { BYTES_QUERY_ENABLED, MAX_BYTES_PACKET, PACKET_HEADER_ROOM, queryBytes } from '../db/driver.js'
+import {
+  BYTES_QUERY_ENABLED,
+  destroyConnection,
+  MAX_BYTES_PACKET,
+  PACKET_HEADER_ROOM,
+  queryBytes,
+} from '../db/driver.js'
 import type { SqlWriter } from '../db/sql-writer.js'
 import { withDeadline } from '../observe/deadline.js'
 import { type StateUpdate, stateQuery } from '../state/sync-state.js'
@@ -76,7 +82,7 @@ async function sendStatement(conn: PoolConnection, sql: SqlWriter, timeoutMs: nu
       // buffer is not reused: end() still flushes what the socket holds of it.
       abandoned = true
       sent.catch(() => undefined)
-      conn.destroy()
+      destroyConnection(conn)
       throw Object.assign(new Error(`query timed out after ${timeoutMs} ms`), {
         code: 'PROTOCOL_SEQUENCE_TIMEOUT',
       })
@@ -175,7 +181,7 @@ export async function inBatchTransaction(
     } else {
       // The connection may be dead or mid-transaction: never hand it back to the pool.
       await conn.query('ROLLBACK').catch(() => undefined)
-      conn.destroy()
+      destroyConnection(conn)
     }
   }
 }

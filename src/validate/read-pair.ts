@@ -1,5 +1,6 @@
 import type { PoolConnection } from 'mysql2/promise'
 import type { Db } from '../db/connect.js'
+import { destroyConnection } from '../db/driver.js'
 import { CONCAT_MAX_BYTES } from './checksum-sql.js'
 
 /** One row read with `typeCast: false`: the raw bytes of each value, null for SQL NULL. */
@@ -44,7 +45,7 @@ async function begin(db: Db, snapshot: boolean): Promise<PoolConnection> {
     }
     return conn
   } catch (err) {
-    conn.destroy()
+    destroyConnection(conn)
     throw err
   }
 }
@@ -57,13 +58,13 @@ export async function closePair(conns: ChunkConns, targetSnapshot: boolean, fail
 async function end(conn: PoolConnection, snapshot: boolean, failed: boolean): Promise<void> {
   if (failed) {
     // It may be dead or mid-transaction: never hand it back to the pool.
-    conn.destroy()
+    destroyConnection(conn)
     return
   }
   try {
     if (snapshot) await conn.query('COMMIT')
     conn.release()
   } catch {
-    conn.destroy()
+    destroyConnection(conn)
   }
 }

@@ -5,6 +5,7 @@ import mysql, { type Pool as CorePool, type PoolConnection } from 'mysql2'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import {
   BYTES_QUERY_ENABLED,
+  destroyConnection,
   hookRowPackets,
   PACKET_HEADER_ROOM,
   type QueryCommand,
@@ -148,6 +149,16 @@ describe('mysql2 as db/driver.ts uses it', () => {
     }
   })
 
+  it('destroyConnection fails a statement still running on the connection', async () => {
+    const conn = await pool.promise().getConnection()
+    const running = conn.query('SELECT SLEEP(600)').then(
+      () => 'answered',
+      (err: { code?: string }) => err.code,
+    )
+    destroyConnection(conn)
+    expect(await running).toBe('PROTOCOL_CONNECTION_LOST')
+  })
+
   it('counts the pool from its events, and cutting the sockets fails a statement in flight', async () => {
     const [a, b] = [await take(), await take()]
     expect(book.counts()).toEqual({ inUse: 2, idle: 0 })
@@ -259,6 +270,41 @@ describe('a connection whose handshake is pending when the pool closes', () => {
       peer.close()
     }
   }, 120_000)
+
+  // The hang found in faults-network.test.ts: a run's attempt failed on one side while a read was still
+  // running on the other; the read's connection was destroyed with mysql2's destroy(), which never settled
+  // that read, and the timer bounding it (query_timeout) held the finished process open for that long.
+  it('a statement left on a destroyed connection holds no finished process open', async () => {
+    const target = new URL(inject('targetUrl'))
+    target.pathname = '/mysql'
+    const source = new URL(inject('sourceUrl'))
+    source.pathname = '/mysql'
+    const file = await writeTempPipeline(
+      pipelineYaml({
+        sourceUrl: source.toString(),
+        targetUrl: target.toString(),
+        tables: '  - name: t',
+        extra: 'query_timeout: 1h',
+      }),
+    )
+    const child = spawn(process.execPath, ['--input-type=module', '-e', DESTROY_WHILE_READING, file], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8')
+    })
+    // Not a wait: a child still alive this long after its close is hung, and the test fails on that.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
+    clearTimeout(guard)
+    expect({ out, code, signal }).toEqual({
+      out: 'closed\nPROTOCOL_CONNECTION_LOST\n',
+      code: 0,
+      signal: null,
+    })
+  }, 120_000)
 })
 
 /** Run by the test above: hold the pool's one connection, ask for a second (it never connects), close. */
@@ -271,4 +317,18 @@ const second = db.pool.query('SELECT 1').then(() => 'second answered', () => 'se
 held.release()
 await db.close()
 process.stdout.write('closed\\n' + await second + '\\n')
+`
+
+/** Run by the test above: a read bounded by an hour, its connection destroyed under it, the Db closed. */
+const DESTROY_WHILE_READING = `
+import { loadPipeline } from './dist/config/load.js'
+import { connect } from './dist/db/connect.js'
+import { destroyConnection } from './dist/db/driver.js'
+import { queryWithTimeout } from './dist/sync/read.js'
+const db = await connect((await loadPipeline(process.argv[1])).source)
+const conn = await db.pool.getConnection()
+const read = queryWithTimeout(conn, { sql: 'SELECT SLEEP(3600)' }, 3_600_000).then(() => 'answered', (e) => e.code)
+destroyConnection(conn)
+await db.close()
+process.stdout.write('closed\\n' + await read + '\\n')
 `
