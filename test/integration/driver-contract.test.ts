@@ -250,20 +250,11 @@ describe('a connection whose handshake is pending when the pool closes', () => {
           extra: 'query_timeout: 2s',
         }),
       )
-      // A process of its own, so that "nothing is left open" means what it means: the process exits.
-      const child = spawn(process.execPath, ['--input-type=module', '-e', CLOSE_WHILE_HANDSHAKING, file], {
-        cwd: repoRoot,
-        stdio: ['ignore', 'pipe', 'inherit'],
+      expect(await runScript(CLOSE_WHILE_HANDSHAKING, file)).toEqual({
+        out: 'closed\nsecond failed\n',
+        code: 0,
+        signal: null,
       })
-      let out = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString('utf8')
-      })
-      // Not a wait: a child still alive this long after its close is hung, and the test fails on that.
-      const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
-      const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
-      clearTimeout(guard)
-      expect({ out, code, signal }).toEqual({ out: 'closed\nsecond failed\n', code: 0, signal: null })
       expect(silent.length).toBe(1)
     } finally {
       for (const s of silent) s.destroy()
@@ -287,19 +278,7 @@ describe('a connection whose handshake is pending when the pool closes', () => {
         extra: 'query_timeout: 1h',
       }),
     )
-    const child = spawn(process.execPath, ['--input-type=module', '-e', DESTROY_WHILE_READING, file], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8')
-    })
-    // Not a wait: a child still alive this long after its close is hung, and the test fails on that.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
-    clearTimeout(guard)
-    expect({ out, code, signal }).toEqual({
+    expect(await runScript(DESTROY_WHILE_READING, file)).toEqual({
       out: 'closed\nPROTOCOL_CONNECTION_LOST\n',
       code: 0,
       signal: null,
@@ -332,3 +311,22 @@ destroyConnection(conn)
 await db.close()
 process.stdout.write('closed\\n' + await read + '\\n')
 `
+
+/**
+ * Run `script` with `file` in a process of its own, so that "nothing is left open" means what it means: the
+ * process exits. Not a wait: a process still alive 60 s on is hung (killed), and the test fails on that.
+ */
+async function runScript(script: string, file: string) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, file], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8')
+  })
+  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
+  clearTimeout(guard)
+  return { out, code, signal }
+}
