@@ -41,6 +41,7 @@ export class Runner {
     for (let i = 0; i < this.runs; i++) {
       await this.tgt.query('DROP DATABASE IF EXISTS bench_ref; CREATE DATABASE bench_ref')
       const tables = (shape.dumpTables ?? []).join(' ')
+      await this.settle()
       ref.push(
         await measure(
           `mariadb-dump -h${s.host} -P${s.port} -uroot --single-transaction bench_${db(shape)} ${tables} | mariadb -h${t.host} -P${t.port} -uroot bench_ref`,
@@ -143,8 +144,19 @@ export class Runner {
     await this.checkEqual(shape, rows, null, 'merge')
   }
 
-  private dbsync(...a: string[]): Promise<Measurement> {
+  private async dbsync(...a: string[]): Promise<Measurement> {
+    await this.settle()
     return measure(process.execPath, [cliPath, ...a, '--log-level', 'warn'])
+  }
+
+  /**
+   * Before each measured command, for both tools alike: wait until both servers have written out the pages
+   * the previous step dirtied and purged its old row versions, so no command pays for the one before it
+   * (the generation, the other tool's copy, a dropped database) and the no-op starts on idle servers, as
+   * a scheduled one does.
+   */
+  private async settle(): Promise<void> {
+    await Promise.all([settleServer(this.src, this.say), settleServer(this.tgt, this.say)])
   }
 
   private async pipeline(shape: Shape, name: string, tables = shape.tables): Promise<string> {
@@ -194,6 +206,41 @@ export class Runner {
 }
 
 const ordersShape: Shape = SHAPES.find((s) => s.name === 'orders')!
+
+/**
+ * Flush every dirty page and wait for purge, polled, up to 2 minutes. For the wait, max_dirty_pages_pct 0
+ * and a high io_capacity: at the default 200 the page cleaner writes ~150 pages a second, and a dropped
+ * copy of `blobs` leaves 10,000 dirty BLOB pages behind.
+ */
+async function settleServer(conn: mysql.Connection, say: (s: string) => void): Promise<void> {
+  const [saved] = (await conn.query(
+    'SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct, @@GLOBAL.innodb_io_capacity AS io, @@GLOBAL.innodb_io_capacity_max AS iomax',
+  )) as unknown as [Array<{ pct: string; io: string; iomax: string }>]
+  const { pct, io, iomax } = saved[0]!
+  await conn.query(
+    'SET GLOBAL innodb_io_capacity_max = 200000, GLOBAL innodb_io_capacity = 100000, GLOBAL innodb_max_dirty_pages_pct = 0',
+  )
+  try {
+    const deadline = Date.now() + 120_000
+    let left = ''
+    while (Date.now() < deadline) {
+      const [rows] = (await conn.query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_history_list_length')",
+      )) as unknown as [Array<{ Variable_name: string; Value: string }>]
+      const n = Object.fromEntries(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]))
+      const dirty = n.innodb_buffer_pool_pages_dirty ?? 0
+      const history = n.innodb_history_list_length ?? 0
+      if (dirty < 100 && history < 1000) return
+      left = `${dirty} dirty pages, history ${history}`
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    say(`bench: a server did not settle in 2 minutes (${left}); measuring anyway`)
+  } finally {
+    await conn.query(
+      `SET GLOBAL innodb_max_dirty_pages_pct = ${Number(pct)}, GLOBAL innodb_io_capacity = ${Number(io)}, GLOBAL innodb_io_capacity_max = ${Number(iomax)}`,
+    )
+  }
+}
 
 /** The source database of a shape: merge has its own orders table. */
 function db(shape: Shape): string {
