@@ -56,7 +56,21 @@ describe('the status page', () => {
       if (m.type() === 'error') consoleErrors.push(m.text())
     })
     page.on('pageerror', (e) => consoleErrors.push(String(e)))
-    const res = await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'load' })
+    // The daemon starts a run every second, and a page rendered during one shows it running (its table
+    // too). One response renders the whole page, so load it until it shows the moment between two runs.
+    const res = await waitFor(
+      'the page between two runs',
+      async () => {
+        await waitFor('the run in progress to end', async () => (await status()).state === 'waiting', 60_000)
+        const r = await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'load' })
+        const running = await page.$$eval(
+          'tr.run-row[data-status="running"], tr.table-row .state',
+          (els) => els.filter((e) => e.matches('tr.run-row') || e.textContent === 'running').length,
+        )
+        return running === 0 ? r : undefined
+      },
+      120_000,
+    )
     expect(res?.status()).toBe(200)
     expect(res?.headers()['content-security-policy']).toContain("default-src 'none'")
 

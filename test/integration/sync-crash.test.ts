@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { loadPipeline } from '../../src/config/load.js'
+import { lockName } from '../../src/db/lock.js'
 import { cliPath, runCli, writeTempPipeline } from '../support/cli.js'
 import { expectSameRows, pipelineYaml } from '../support/compare.js'
+import { waitFor } from '../support/daemon.js'
 import { createTestDatabases, type TestDbs } from '../support/db.js'
 
 let dbs: TestDbs
@@ -113,22 +116,28 @@ describe('crash safety', () => {
 
   it('lets only one of two concurrent runs of a pipeline through: the other exits 4', async () => {
     const file = await pipeline('incremental')
+    const lock = lockName((await loadPipeline(file)).name)
+    // The source table locked, the first run holds its pipeline lock and waits to read: it is still
+    // running when the second starts, however fast the machine (it once finished first, and both passed).
+    await dbs.source.query('LOCK TABLES big WRITE')
     const first = spawn(process.execPath, [cliPath, 'sync', '-p', file], { stdio: 'ignore' })
     const firstExit = new Promise<number | null>((r) => first.once('exit', (code) => r(code)))
     try {
-      // Once the first run has committed a batch it holds the lock for the rest of the table.
-      const deadline = Date.now() + 40_000
-      while (Date.now() < deadline) {
-        const [rows] = await dbs.target
-          .query(`SELECT rows_synced FROM _sync_state WHERE table_name = 'big'`)
-          .catch(() => [[]])
-        if (Number((rows as Array<{ rows_synced: string }>)[0]?.rows_synced ?? 0) > 0) break
-        await new Promise((r) => setTimeout(r, 20))
-      }
+      const seen = await waitFor(
+        'the first run to take the pipeline lock',
+        async () => {
+          if (first.exitCode !== null) return 'the first run ended'
+          const [rows] = await dbs.target.query('SELECT IS_USED_LOCK(?) AS holder', [lock])
+          return (rows as Array<{ holder: unknown }>)[0]?.holder != null ? 'held' : undefined
+        },
+        60_000,
+      )
+      expect(seen).toBe('held')
       const second = await runCli(['sync', '-p', file])
       expect(second.exitCode).toBe(4)
       expect(second.stderr).toMatch(/held by another run/)
     } finally {
+      await dbs.source.query('UNLOCK TABLES')
       expect(await firstExit).toBe(0)
     }
     const { source, target } = await expectSameRows(dbs.source, dbs.target, 'big', ['id'])
