@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type mysql from 'mysql2/promise'
 import { cliPath } from '../support/cli.js'
 import type { ThrowawayServer } from '../support/servers.js'
+import { waitFor } from '../support/wait.js'
 import type { Row } from './bench.js'
 import { type Measurement, measure, median } from './measure.js'
 import { SHAPES, type Shape } from './shapes.js'
@@ -220,21 +221,22 @@ async function settleServer(conn: mysql.Connection, say: (s: string) => void): P
   await conn.query(
     'SET GLOBAL innodb_io_capacity_max = 200000, GLOBAL innodb_io_capacity = 100000, GLOBAL innodb_max_dirty_pages_pct = 0',
   )
+  let left = ''
   try {
-    const deadline = Date.now() + 120_000
-    let left = ''
-    while (Date.now() < deadline) {
-      const [rows] = (await conn.query(
-        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_history_list_length')",
-      )) as unknown as [Array<{ Variable_name: string; Value: string }>]
-      const n = Object.fromEntries(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]))
-      const dirty = n.innodb_buffer_pool_pages_dirty ?? 0
-      const history = n.innodb_history_list_length ?? 0
-      if (dirty < 100 && history < 1000) return
-      left = `${dirty} dirty pages, history ${history}`
-      await new Promise((r) => setTimeout(r, 200))
-    }
-    say(`bench: a server did not settle in 2 minutes (${left}); measuring anyway`)
+    await waitFor(
+      'the server to settle',
+      async () => {
+        const [rows] = (await conn.query(
+          "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_history_list_length')",
+        )) as unknown as [Array<{ Variable_name: string; Value: string }>]
+        const n = Object.fromEntries(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]))
+        const dirty = n.innodb_buffer_pool_pages_dirty ?? 0
+        const history = n.innodb_history_list_length ?? 0
+        left = `${dirty} dirty pages, history ${history}`
+        return dirty < 100 && history < 1000
+      },
+      120_000,
+    ).catch(() => say(`bench: a server did not settle in 2 minutes (${left}); measuring anyway`))
   } finally {
     await conn.query(
       `SET GLOBAL innodb_max_dirty_pages_pct = ${Number(pct)}, GLOBAL innodb_io_capacity = ${Number(io)}, GLOBAL innodb_io_capacity_max = ${Number(iomax)}`,

@@ -55,6 +55,19 @@ const SELECT =
   "SELECT 'a' AS a, NULL AS b, REPEAT('x', 300) AS c, '' AS d, CAST(12345678901234567890.123456 AS DECIMAL(38,6)) AS e " +
   "UNION ALL SELECT 'é', 'NULL', REPEAT('y', 70000), 'z', NULL"
 
+/** A pipeline of table `t` in the `mysql` database of `source` and of the target server, with its query_timeout. */
+function mysqlDbPipeline(source: URL, queryTimeout: string): Promise<string> {
+  const onMysql = (u: URL) => Object.assign(new URL(u), { pathname: '/mysql' }).toString()
+  return writeTempPipeline(
+    pipelineYaml({
+      sourceUrl: onMysql(source),
+      targetUrl: onMysql(new URL(inject('targetUrl'))),
+      tables: '  - name: t',
+      extra: `query_timeout: ${queryTimeout}`,
+    }),
+  )
+}
+
 describe('mysql2 as db/driver.ts uses it', () => {
   let pool: CorePool
   const book = new PoolBook('contract')
@@ -240,16 +253,7 @@ describe('a connection whose handshake is pending when the pool closes', () => {
       through.searchParams.set('connect-timeout', '3600')
       // One connection for connect()'s check: no TLS attempt followed by a plain retry.
       through.searchParams.set('ssl-mode', 'DISABLED')
-      const target = new URL(inject('targetUrl'))
-      target.pathname = '/mysql'
-      const file = await writeTempPipeline(
-        pipelineYaml({
-          sourceUrl: through.toString(),
-          targetUrl: target.toString(),
-          tables: '  - name: t',
-          extra: 'query_timeout: 2s',
-        }),
-      )
+      const file = await mysqlDbPipeline(through, '2s')
       expect(await runScript(CLOSE_WHILE_HANDSHAKING, file)).toEqual({
         out: 'closed\nsecond failed\n',
         code: 0,
@@ -266,18 +270,7 @@ describe('a connection whose handshake is pending when the pool closes', () => {
   // running on the other; the read's connection was destroyed with mysql2's destroy(), which never settled
   // that read, and the timer bounding it (query_timeout) held the finished process open for that long.
   it('a statement left on a destroyed connection holds no finished process open', async () => {
-    const target = new URL(inject('targetUrl'))
-    target.pathname = '/mysql'
-    const source = new URL(inject('sourceUrl'))
-    source.pathname = '/mysql'
-    const file = await writeTempPipeline(
-      pipelineYaml({
-        sourceUrl: source.toString(),
-        targetUrl: target.toString(),
-        tables: '  - name: t',
-        extra: 'query_timeout: 1h',
-      }),
-    )
+    const file = await mysqlDbPipeline(new URL(inject('sourceUrl')), '1h')
     expect(await runScript(DESTROY_WHILE_READING, file)).toEqual({
       out: 'closed\nPROTOCOL_CONNECTION_LOST\n',
       code: 0,

@@ -5,6 +5,9 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import { cliPath, repoRoot, writeTempPipeline } from './cli.js'
 import { pipelineYaml } from './compare.js'
 import { createTestDatabases, type TestDbs } from './db.js'
+import { waitFor } from './wait.js'
+
+export { waitFor }
 
 // Long-running `dbsync sync --every ...` processes for the scheduler tests, and the HTTP and Prometheus
 // helpers to talk to them.
@@ -43,23 +46,6 @@ export function startDaemon(args: string[], env: Record<string, string> = {}): D
   const d = { child, stderr: () => err, events, exit }
   daemons.push(d)
   return d
-}
-
-/** Polls `fn` every 100 ms until it returns something other than undefined or false. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await Promise.resolve()
-      .then(fn)
-      .catch(() => undefined)
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 /** A loopback port that was free a moment ago. */
